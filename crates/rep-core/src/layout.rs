@@ -95,12 +95,14 @@ impl ContextLayout {
     }
 
     /// How a path is written in reports: relative to the context root when inside it (so the
-    /// evidence stays verifiable after being committed elsewhere), else as given.
+    /// evidence stays verifiable after being moved or committed elsewhere), else absolute (so a
+    /// later step run from another folder still finds it).
     pub fn display_path(&self, path: &Path) -> String {
         let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-        match absolute(path).strip_prefix(absolute(&self.root)) {
+        let full = absolute(path);
+        match full.strip_prefix(absolute(&self.root)) {
             Ok(rel) => rel.display().to_string(),
-            Err(_) => path.display().to_string(),
+            Err(_) => full.display().to_string(),
         }
     }
 

@@ -120,10 +120,9 @@ pub fn parse_snapshot(
             let line = e.position().map(|p| p.line()).unwrap_or(0);
             SnapshotError::malformed(path, line, e.to_string())
         })?;
-        let line = record
-            .position()
-            .map(|p| line_at(bytes, p.byte()))
-            .unwrap_or(0);
+        // Counting lines is linear in the file: do it only for a record that fails.
+        let offset = record.position().map(|p| p.byte());
+        let line = || offset.map(|o| line_at(bytes, o)).unwrap_or(0);
         let row = SnapshotRow {
             entity_kind: record[0].to_string(),
             entity_id: record[1].to_string(),
@@ -134,7 +133,7 @@ pub fn parse_snapshot(
         if row_hash(&row.payload) != row.row_hash {
             return Err(SnapshotError::RowHash {
                 path: path.to_path_buf(),
-                line,
+                line: line(),
                 entity_kind: row.entity_kind,
                 entity_id: row.entity_id,
             });
@@ -145,7 +144,7 @@ pub fn parse_snapshot(
             {
                 return Err(SnapshotError::order(
                     path,
-                    line,
+                    line(),
                     "rows are not ordered by (entity_kind, watermark)",
                 ));
             }
@@ -153,7 +152,7 @@ pub fn parse_snapshot(
         if !seen.insert((row.entity_kind.clone(), row.entity_id.clone())) {
             return Err(SnapshotError::DuplicateId {
                 path: path.to_path_buf(),
-                line,
+                line: line(),
                 entity_kind: row.entity_kind,
                 entity_id: row.entity_id,
             });

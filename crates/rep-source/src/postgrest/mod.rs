@@ -1,0 +1,9 @@
+//! PostgREST protocol: headers, query grammar, ranges, retries and keyset paging.
+
+pub(crate) mod auth;
+pub(crate) mod decode;
+pub(crate) mod filter;
+pub(crate) mod paging;
+pub(crate) mod range;
+pub(crate) mod retry;
+pub(crate) mod transport;
