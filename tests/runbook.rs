@@ -53,7 +53,10 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries {
             let p = entry.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
@@ -372,4 +375,299 @@ fn apply_without_a_ready_preflight_is_refused() {
     let import = report(&demo, Step::Import);
     assert_eq!(import.str("mode"), Some("apply"));
     assert!(!import.flag("success"));
+}
+
+/// One `error:` line on stderr, naming `needle`, and the documented exit code.
+fn assert_one_error_line(run: &rep_sandbox::StepRun, code: i32, needle: &str) {
+    assert_eq!(
+        run.exit_code, code,
+        "{}: {}{}",
+        run.command_line, run.stdout, run.stderr
+    );
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}: {}", run.command_line, run.stderr);
+    assert!(
+        errors[0].contains(needle),
+        "{}: {:?} lacks {needle:?}",
+        run.command_line,
+        errors[0]
+    );
+}
+
+#[test]
+fn after_go_tampered_evidence_and_target_drift_are_caught_and_contained() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = DemoEnvironment::start(dir.path()).unwrap();
+    let bins = binaries();
+    let first = demo.run_runbook(&bins, DEMO_WINDOW, false).unwrap();
+    assert!(first.go);
+    let gate = report(&demo, Step::GoNoGo);
+    assert_eq!(gate.value["consecutive_go_cycles"], 1);
+    assert_eq!(gate.value["promotion_window_open"], false);
+
+    // A second complete cycle on the next window opens the promotion window.
+    let second = demo
+        .run_runbook(
+            &bins,
+            ("2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z"),
+            false,
+        )
+        .unwrap();
+    assert!(second.go, "{:?}", second.steps.last());
+    let gate = report(&demo, Step::GoNoGo);
+    assert_eq!(gate.value["consecutive_go_cycles"], 2);
+    assert_eq!(gate.value["promotion_window_open"], true);
+
+    let reports: Vec<String> = [Step::Preflight, Step::Export, Step::Import, Step::Reconcile]
+        .into_iter()
+        .map(|s| demo.newest_report(s).unwrap().display().to_string())
+        .collect();
+    let gate_args = |reconcile: &str| {
+        vec![
+            "--preflight-report".to_string(),
+            reports[0].clone(),
+            "--export-report".to_string(),
+            reports[1].clone(),
+            "--import-report".to_string(),
+            reports[2].clone(),
+            "--reconcile-report".to_string(),
+            reconcile.to_string(),
+        ]
+    };
+    let run_gate = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        demo.run_step(&bins, "rep-go-no-go", &args).unwrap()
+    };
+
+    // Tampered evidence: one byte appended to the manifest → NO-GO with exit 3.
+    let evidence = second.evidence_dir.clone().unwrap();
+    let manifest = evidence.join("manifest.json");
+    let original = std::fs::read(&manifest).unwrap();
+    let mut changed = original.clone();
+    changed.push(b' ');
+    std::fs::write(&manifest, &changed).unwrap();
+    let run = run_gate(gate_args(&reports[3]));
+    assert_one_error_line(&run, 3, "evidence_intact");
+    assert_eq!(report(&demo, Step::GoNoGo).str("decision"), Some("NO-GO"));
+    std::fs::write(&manifest, &original).unwrap();
+
+    // Drift: a target row edited behind rep's back → anomalia, the run contained, NO-GO.
+    rt().block_on(async {
+        let mut target = PgConnection::connect(&demo.target.db_url()).await.unwrap();
+        let edited = sqlx::query(
+            "UPDATE public.replicated_entities_v1 \
+             SET payload = payload || '{\"name\":\"edited\"}', \
+                 payload_canonical = (payload || '{\"name\":\"edited\"}')::text, \
+                 row_hash = encode(sha256(convert_to((payload || '{\"name\":\"edited\"}')::text, 'UTF8')), 'hex') \
+             WHERE entity_kind = 'customer' AND source_watermark >= '2026-03-02T00:00:00Z' \
+               AND entity_id = (SELECT min(entity_id) FROM public.replicated_entities_v1 \
+                                WHERE entity_kind = 'customer' AND source_watermark >= '2026-03-02T00:00:00Z')",
+        )
+        .execute(&mut target)
+        .await
+        .unwrap();
+        assert_eq!(edited.rows_affected(), 1);
+    });
+    let run_id = second.run_id.clone().unwrap();
+    let rel = |p: &Path| {
+        p.strip_prefix(demo.workdir())
+            .unwrap()
+            .display()
+            .to_string()
+    };
+    let (snapshot, manifest) = (rel(&evidence.join("snapshot.csv")), rel(&manifest));
+    let run = demo
+        .run_step(
+            &bins,
+            "rep-reconcile",
+            &[
+                "--snapshot",
+                &snapshot,
+                "--manifest",
+                &manifest,
+                "--run-id",
+                &run_id,
+            ],
+        )
+        .unwrap();
+    assert_eq!(run.exit_code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("anomalia"), "{}", run.stdout);
+    let reconcile = report(&demo, Step::Reconcile);
+    assert_eq!(reconcile.str("classification"), Some("anomalia"));
+    assert_eq!(reconcile.count("content_drift_count"), Some(1));
+    let (status, reason): (String, Option<String>) = rt().block_on(async {
+        let mut target = PgConnection::connect(&demo.target.db_url()).await.unwrap();
+        sqlx::query_as("SELECT status, metadata->>'containment_reason' FROM public.replication_runs_v1 WHERE run_id = $1")
+            .bind(&run_id)
+            .fetch_one(&mut target)
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        (status.as_str(), reason.as_deref()),
+        ("failed", Some("reconcile_anomalia"))
+    );
+    let checkpoints = files_under(&demo.layout().checkpoints_dir());
+    let contained = checkpoints.iter().any(|p| {
+        let doc: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        doc["status"] == "corrigir"
+            && doc["containment_reason"] == "reconcile_anomalia"
+            && doc["run_id"] == run_id.as_str()
+    });
+    assert!(contained, "no corrigir checkpoint for the anomalia");
+
+    let newest = demo
+        .newest_report(Step::Reconcile)
+        .unwrap()
+        .display()
+        .to_string();
+    let run = run_gate(gate_args(&newest));
+    assert_eq!(run.exit_code, 1, "{}{}", run.stdout, run.stderr);
+    let gate = report(&demo, Step::GoNoGo);
+    assert_eq!(gate.str("decision"), Some("NO-GO"));
+    assert_eq!(gate.value["promotion_window_open"], false);
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_its_exit_code_and_writes_nothing_half_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = DemoEnvironment::start(dir.path()).unwrap();
+    let bins = binaries();
+    let step = |name: &str, args: &[&str]| demo.run_step(&bins, name, args).unwrap();
+    let evidence_dirs = || files_under(&demo.layout().evidence_root()).len();
+
+    // Windows: empty, in the future, without an offset → 2, and no evidence written.
+    let run = step(
+        "rep-snapshot-export",
+        &[
+            "--watermark-start",
+            "2026-03-02T00:00:00Z",
+            "--watermark-end",
+            "2026-03-01T00:00:00Z",
+        ],
+    );
+    assert_one_error_line(&run, 2, "not after --watermark-start");
+    let run = step(
+        "rep-snapshot-export",
+        &[
+            "--watermark-start",
+            "2026-03-01T00:00:00Z",
+            "--watermark-end",
+            "2999-01-01T00:00:00Z",
+        ],
+    );
+    assert_one_error_line(&run, 2, "safety lag");
+    let run = step(
+        "rep-snapshot-export",
+        &[
+            "--watermark-start",
+            "2026-03-01T00:00:00",
+            "--watermark-end",
+            "2026-03-02T00:00:00Z",
+        ],
+    );
+    assert_one_error_line(&run, 2, "explicit offset");
+    assert_eq!(evidence_dirs(), 0);
+    assert!(!report(&demo, Step::Export).flag("success"));
+
+    // A flag that does not exist → 2 (usage).
+    let run = step("rep-import", &["--snapshots", "x"]);
+    assert_eq!(run.exit_code, 2);
+
+    // Missing files → 2, naming them.
+    let run = step(
+        "rep-import",
+        &[
+            "--snapshot",
+            "nope/snapshot.csv",
+            "--manifest",
+            "nope/manifest.json",
+        ],
+    );
+    assert_one_error_line(&run, 2, "nope/manifest.json");
+    let run = step(
+        "rep-go-no-go",
+        &[
+            "--preflight-report",
+            "a.json",
+            "--export-report",
+            "b.json",
+            "--import-report",
+            "c.json",
+            "--reconcile-report",
+            "d.json",
+        ],
+    );
+    assert_one_error_line(&run, 2, "a.json");
+
+    // A run id that is not the manifest's → 2.
+    let (snapshot, manifest) = export(&demo);
+    let run = step(
+        "rep-reconcile",
+        &[
+            "--snapshot",
+            &snapshot,
+            "--manifest",
+            &manifest,
+            "--run-id",
+            "someone-else",
+        ],
+    );
+    assert_one_error_line(&run, 2, "does not match the manifest's run_id");
+
+    // The target unreachable → preflight NOT_READY (1), import 4; no password in any line.
+    let dotenv_path = demo.workdir().join(".env");
+    let dotenv = std::fs::read_to_string(&dotenv_path).unwrap();
+    let port = demo.target.cluster().port().to_string();
+    let closed = rep_sandbox::free_port().unwrap().to_string();
+    std::fs::write(
+        &dotenv_path,
+        dotenv.replace(&format!(":{port}/"), &format!(":{closed}/")),
+    )
+    .unwrap();
+    let run = step("rep-preflight", &[]);
+    assert_eq!(run.exit_code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("NOT_READY") && run.stdout.contains("target_tls"),
+        "{}",
+        run.stdout
+    );
+    let run = step(
+        "rep-import",
+        &["--snapshot", &snapshot, "--manifest", &manifest],
+    );
+    assert_one_error_line(&run, 4, "REPLICA_TARGET_DB_URL");
+
+    // A missing variable → preflight 2 with the variable named and the report NOT_READY.
+    let without_target: String = dotenv
+        .lines()
+        .filter(|l| !l.starts_with("REPLICA_TARGET_DB_URL"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&dotenv_path, without_target).unwrap();
+    let run = step("rep-preflight", &[]);
+    assert_one_error_line(&run, 2, "REPLICA_TARGET_DB_URL: is not set");
+    assert_eq!(
+        report(&demo, Step::Preflight).str("readiness_status"),
+        Some("NOT_READY")
+    );
+    let run = step(
+        "rep-import",
+        &["--snapshot", &snapshot, "--manifest", &manifest],
+    );
+    assert_one_error_line(&run, 2, "REPLICA_TARGET_DB_URL");
+
+    // TLS off in the URL → 2: TLS is mandatory.
+    let plain = dotenv.replace("sslmode=verify-full", "sslmode=disable");
+    std::fs::write(&dotenv_path, plain).unwrap();
+    let run = step("rep-preflight", &[]);
+    assert_one_error_line(&run, 2, "TLS is mandatory");
+
+    std::fs::write(&dotenv_path, &dotenv).unwrap();
+    assert_eq!(target_counts(&demo), (0, 0));
+    assert_no_secret(&demo, &[]);
 }

@@ -97,16 +97,8 @@ where
 
 fn config_failure(step: Step, layout: &ContextLayout, message: &str) -> StepOutcome {
     let secrets = secrets_from_environment(std::path::Path::new("."));
-    let message = format!(
-        "{}; fix it and run {} again",
-        secrets.redact(message),
-        step.binary()
-    );
-    let report = Report::new(step);
-    match report.finish(layout, false, Some((ExitClass::Usage, &message)), &secrets) {
-        Ok(w) => StepOutcome::new(ExitClass::Usage, message, Some(w.path)),
-        Err(_) => StepOutcome::new(ExitClass::Usage, message, None),
-    }
+    let line = format!("{message}; fix it and run {} again", step.binary());
+    Report::new(step).conclude(layout, ExitClass::Usage, &line, &secrets)
 }
 
 /// Prints the outcome (the verdict on stdout, a failure on stderr as one `error:` line) with

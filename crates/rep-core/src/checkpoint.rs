@@ -3,8 +3,10 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use crate::atomic::{write_atomic, ArtefactError};
+use crate::exit::ExitClass;
 use crate::hashing::FileDigest;
 use crate::layout::ContextLayout;
+use crate::outcome::StepOutcome;
 use crate::report::Step;
 use crate::secret::SecretSet;
 use crate::stamp::{file_stamp, now_utc, utc_micros};
@@ -52,5 +54,32 @@ impl Containment {
         let path = layout.checkpoint_path(&file_stamp(now));
         let digest = write_atomic(&path, &bytes, secrets)?;
         Ok((path, digest))
+    }
+
+    /// Contains a step that ended negatively: writes the checkpoint, naming the step's report
+    /// among its facts, and passes the outcome on. A checkpoint that cannot be written makes
+    /// the outcome a runtime failure, since an uncontained abort must not look handled.
+    pub fn record(
+        mut self,
+        layout: &ContextLayout,
+        secrets: &SecretSet,
+        outcome: StepOutcome,
+    ) -> StepOutcome {
+        if let (Some(report), Value::Object(facts)) = (&outcome.report, &mut self.facts) {
+            facts.insert("report".into(), layout.display_path(report).into());
+        } else if let (Some(report), Value::Null) = (&outcome.report, &self.facts) {
+            self.facts = json!({"report": layout.display_path(report)});
+        }
+        match self.write(layout, secrets) {
+            Ok(_) => outcome,
+            Err(e) => StepOutcome::new(
+                ExitClass::Runtime,
+                format!(
+                    "{}; and the containment checkpoint could not be written: {e}",
+                    outcome.summary
+                ),
+                outcome.report,
+            ),
+        }
     }
 }

@@ -57,7 +57,7 @@ pub use manifest::{
     read_manifest, verify_snapshot, IntegrityError, Manifest, ManifestFile, ManifestKind,
     ManifestSource, ManifestWindow, VerifiedSnapshot, VerifyError, MANIFEST_NAME,
 };
-pub use outcome::StepOutcome;
+pub use outcome::{StepFailure, StepOutcome};
 pub use report::{
     Report, ReportDoc, ReportFile, ReportReadError, Step, WrittenReport, REPORT_SCHEMA_VERSION,
 };

@@ -131,6 +131,18 @@ pub enum VerifyError {
     },
 }
 
+impl VerifyError {
+    /// Changed evidence is an integrity error (3); a missing or unreadable file, a usage error (2).
+    pub fn exit_class(&self) -> crate::ExitClass {
+        match self {
+            VerifyError::Integrity(_) | VerifyError::Snapshot(_) => crate::ExitClass::Integrity,
+            VerifyError::Unreadable { .. } | VerifyError::MalformedManifest { .. } => {
+                crate::ExitClass::Usage
+            }
+        }
+    }
+}
+
 /// A snapshot whose bytes matched its manifest; the rows are the ones hashed.
 #[derive(Debug, Clone)]
 pub struct VerifiedSnapshot {

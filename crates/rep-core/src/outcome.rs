@@ -32,3 +32,24 @@ impl StepOutcome {
         }
     }
 }
+
+/// A step that could not reach its verdict: the exit class and the one line that says what is
+/// wrong and what to do. Each crate converts its own errors into this, so that every step ends
+/// the same way (report written, line printed, code returned).
+#[derive(Debug, Clone)]
+pub struct StepFailure {
+    /// The exit class.
+    pub class: ExitClass,
+    /// One line, no secret.
+    pub message: String,
+}
+
+impl StepFailure {
+    /// A failure of `class`.
+    pub fn new(class: ExitClass, message: impl Into<String>) -> StepFailure {
+        StepFailure {
+            class,
+            message: message.into(),
+        }
+    }
+}

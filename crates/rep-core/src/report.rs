@@ -8,6 +8,7 @@ use crate::atomic::{write_atomic, ArtefactError};
 use crate::exit::ExitClass;
 use crate::hashing::FileDigest;
 use crate::layout::ContextLayout;
+use crate::outcome::StepOutcome;
 use crate::secret::SecretSet;
 use crate::stamp::{file_stamp, now_utc, utc_micros};
 
@@ -182,6 +183,31 @@ impl Report {
         let path = layout.report_path(self.step, &file_stamp(self.started_at));
         let digest = write_atomic(&path, &bytes, secrets)?;
         Ok(WrittenReport { path, digest })
+    }
+}
+
+impl Report {
+    /// Ends a step: writes the report (`success` exactly when `class` is success, the line as
+    /// `error` otherwise) and returns the outcome the binary prints. A report that cannot be
+    /// written turns the outcome into a runtime failure: no verdict stands without its report.
+    pub fn conclude(
+        self,
+        layout: &ContextLayout,
+        class: ExitClass,
+        summary: &str,
+        secrets: &SecretSet,
+    ) -> StepOutcome {
+        let summary = secrets.redact(summary);
+        let success = class == ExitClass::Success;
+        let error = (!success).then_some((class, summary.as_str()));
+        match self.finish(layout, success, error, secrets) {
+            Ok(written) => StepOutcome::new(class, summary, Some(written.path)),
+            Err(e) => StepOutcome::new(
+                if success { ExitClass::Runtime } else { class },
+                format!("{summary}; and the report could not be written: {e}"),
+                None,
+            ),
+        }
     }
 }
 

@@ -139,39 +139,18 @@ fn finish(
     line: String,
     run_id: Option<&str>,
 ) -> StepOutcome {
-    let success = class == ExitClass::Success;
-    let written = match report.finish(
-        layout,
-        success,
-        (!success).then_some((class, line.as_str())),
-        secrets,
-    ) {
-        Ok(w) => w,
-        Err(e) => {
-            return StepOutcome::new(
-                ExitClass::Runtime,
-                format!("{line}; and the report could not be written: {e}"),
-                None,
-            )
-        }
-    };
-    if !success {
-        let containment = Containment {
-            step: Step::GoNoGo,
-            run_id: run_id.filter(|r| !r.is_empty()).map(str::to_string),
-            reason: "go_no_go_no_go".to_string(),
-            detail: line.clone(),
-            facts: json!({"report": layout.display_path(&written.path)}),
-        };
-        if let Err(e) = containment.write(layout, secrets) {
-            return StepOutcome::new(
-                ExitClass::Runtime,
-                format!("{line}; and the checkpoint could not be written: {e}"),
-                Some(written.path),
-            );
-        }
+    let outcome = report.conclude(layout, class, &line, secrets);
+    if class == ExitClass::Success {
+        return outcome;
     }
-    StepOutcome::new(class, line, Some(written.path))
+    Containment {
+        step: Step::GoNoGo,
+        run_id: run_id.filter(|r| !r.is_empty()).map(str::to_string),
+        reason: "go_no_go_no_go".to_string(),
+        detail: outcome.summary.clone(),
+        facts: serde_json::Value::Null,
+    }
+    .record(layout, secrets, outcome)
 }
 
 fn read_reports(request: &GateRequest) -> Result<Reports, ReportReadError> {

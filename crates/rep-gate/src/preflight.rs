@@ -110,35 +110,18 @@ pub async fn run_preflight(layout: &ContextLayout, request: &PreflightRequest) -
             ),
         )
     };
-    let summary = secrets.redact(&summary);
-    let error = (!ready).then_some((class, summary.as_str()));
-    let written = match report.finish(layout, ready, error, &secrets) {
-        Ok(w) => w,
-        Err(e) => {
-            return StepOutcome::new(
-                ExitClass::Runtime,
-                format!("{summary}; and the report could not be written: {e}"),
-                None,
-            )
-        }
-    };
-    if !ready {
-        let containment = Containment {
-            step: Step::Preflight,
-            run_id: None,
-            reason: "preflight_not_ready".to_string(),
-            detail: summary.clone(),
-            facts: serde_json::json!({"report": layout.display_path(&written.path)}),
-        };
-        if let Err(e) = containment.write(layout, &secrets) {
-            return StepOutcome::new(
-                ExitClass::Runtime,
-                format!("{summary}; and the checkpoint could not be written: {e}"),
-                Some(written.path),
-            );
-        }
+    let outcome = report.conclude(layout, class, &summary, &secrets);
+    if ready {
+        return outcome;
     }
-    StepOutcome::new(class, summary, Some(written.path))
+    Containment {
+        step: Step::Preflight,
+        run_id: None,
+        reason: "preflight_not_ready".to_string(),
+        detail: outcome.summary.clone(),
+        facts: Value::Null,
+    }
+    .record(layout, &secrets, outcome)
 }
 
 fn evidence_dirs_writable(layout: &ContextLayout, secrets: &SecretSet) -> Check {

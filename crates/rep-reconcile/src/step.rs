@@ -3,9 +3,9 @@ use std::path::{Path, PathBuf};
 
 use rep_core::{
     verify_snapshot, write_atomic, Config, Containment, ContextLayout, ExitClass, Report,
-    SnapshotRow, Step, StepOutcome, VerifiedSnapshot, VerifyError,
+    SnapshotRow, Step, StepFailure, StepOutcome, VerifiedSnapshot, VerifyError,
 };
-use rep_target::{TargetDb, TargetError};
+use rep_target::TargetDb;
 use serde_json::{json, Value};
 
 use crate::compare::{compare_kind, Finding, KindReconciliation, TargetView, SAMPLE_LIMIT};
@@ -37,59 +37,38 @@ pub async fn run_reconcile(
     let mut report = Report::new(Step::Reconcile);
     report.set_run_id(&request.run_id);
     report.set("target", config.env.target_db.redacted());
-    let result = reconcile(config, layout, request, &mut report).await;
-    let (class, summary, error) = match &result {
-        Ok(Verdict::Ok(line)) => (ExitClass::Success, line.clone(), None),
-        Ok(Verdict::Anomalia(line)) => (ExitClass::Negative, line.clone(), None),
-        Err(failure) => (
-            failure.class,
-            failure.message.clone(),
-            Some(failure.message.clone()),
+    let (class, summary, containment) = match reconcile(config, layout, request, &mut report).await
+    {
+        Ok(Verdict::Ok(line)) => (ExitClass::Success, line, None),
+        Ok(Verdict::Anomalia { line, facts }) => (
+            ExitClass::Negative,
+            line,
+            Some(("reconcile_anomalia", facts)),
         ),
+        Err(failure) => {
+            report.set("classification", CLASSIFICATION_ANOMALIA);
+            let containment = (failure.class == ExitClass::Integrity)
+                .then_some(("snapshot_integrity", Value::Null));
+            (failure.class, failure.message, containment)
+        }
     };
-    if result.is_err() {
-        report.set("classification", CLASSIFICATION_ANOMALIA);
-    }
-    let success = class == ExitClass::Success;
-    let written = report.finish(
-        layout,
-        success,
-        error.as_deref().map(|m| (class, m)),
-        &config.secrets,
-    );
-    match written {
-        Ok(w) => StepOutcome::new(class, summary, Some(w.path)),
-        Err(e) => StepOutcome::new(
-            ExitClass::Runtime,
-            format!("{summary}; and the report could not be written: {e}"),
-            None,
-        ),
+    let outcome = report.conclude(layout, class, &summary, &config.secrets);
+    match containment {
+        None => outcome,
+        Some((reason, facts)) => Containment {
+            step: Step::Reconcile,
+            run_id: Some(request.run_id.clone()),
+            reason: reason.to_string(),
+            detail: outcome.summary.clone(),
+            facts,
+        }
+        .record(layout, &config.secrets, outcome),
     }
 }
 
 enum Verdict {
     Ok(String),
-    Anomalia(String),
-}
-
-struct Failure {
-    class: ExitClass,
-    message: String,
-}
-
-impl Failure {
-    fn new(class: ExitClass, message: impl Into<String>) -> Failure {
-        Failure {
-            class,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<TargetError> for Failure {
-    fn from(e: TargetError) -> Failure {
-        Failure::new(e.exit_class(), e.to_string())
-    }
+    Anomalia { line: String, facts: Value },
 }
 
 async fn reconcile(
@@ -97,10 +76,10 @@ async fn reconcile(
     layout: &ContextLayout,
     request: &ReconcileRequest,
     report: &mut Report,
-) -> Result<Verdict, Failure> {
+) -> Result<Verdict, StepFailure> {
     let verified = match verify_snapshot(&request.snapshot, &request.manifest) {
         Ok(v) => v,
-        Err(e) => return Err(contain_integrity(config, layout, request, e).await),
+        Err(e) => return Err(contain_integrity(config, request, e).await),
     };
     report.input(
         layout,
@@ -117,7 +96,7 @@ async fn reconcile(
     report.set("snapshot_sha256", &verified.snapshot_digest.sha256);
     report.set("window", &verified.manifest.window);
     if verified.manifest.run_id != request.run_id {
-        return Err(Failure::new(
+        return Err(StepFailure::new(
             ExitClass::Usage,
             format!(
                 "--run-id {} does not match the manifest's run_id {}: pass the run_id printed by the export of this snapshot",
@@ -134,7 +113,7 @@ async fn reconcile(
     let mut bytes = serde_json::to_vec_pretty(&evidence).expect("serializable");
     bytes.push(b'\n');
     let digest = write_atomic(&evidence_path, &bytes, &config.secrets)
-        .map_err(|e| Failure::new(ExitClass::Runtime, e.to_string()))?;
+        .map_err(|e| StepFailure::new(ExitClass::Runtime, e.to_string()))?;
     report.output(layout, "reconciliation", &evidence_path, &digest);
 
     let totals = Totals::of(&kinds);
@@ -164,21 +143,16 @@ async fn reconcile(
     );
     db.contain_run(&request.run_id, "reconcile_anomalia")
         .await?;
-    write_checkpoint(
-        config,
-        layout,
-        Some(&request.run_id),
-        "reconcile_anomalia",
-        &line,
-        totals.as_json(),
-    )?;
-    Ok(Verdict::Anomalia(line))
+    Ok(Verdict::Anomalia {
+        line,
+        facts: totals.as_json(),
+    })
 }
 
 async fn compare_all(
     db: &TargetDb,
     verified: &VerifiedSnapshot,
-) -> Result<Vec<KindReconciliation>, Failure> {
+) -> Result<Vec<KindReconciliation>, StepFailure> {
     let window = verified.window;
     let mut by_kind: BTreeMap<&str, Vec<&SnapshotRow>> = verified
         .manifest
@@ -237,14 +211,10 @@ async fn compare_all(
 
 async fn contain_integrity(
     config: &Config,
-    layout: &ContextLayout,
     request: &ReconcileRequest,
     error: VerifyError,
-) -> Failure {
-    let class = match error {
-        VerifyError::Integrity(_) | VerifyError::Snapshot(_) => ExitClass::Integrity,
-        VerifyError::Unreadable { .. } | VerifyError::MalformedManifest { .. } => ExitClass::Usage,
-    };
+) -> StepFailure {
+    let class = error.exit_class();
     let message = error.to_string();
     if class == ExitClass::Integrity {
         // The snapshot no longer proves anything: mark the run failed so that no gate can pass
@@ -252,38 +222,8 @@ async fn contain_integrity(
         if let Ok(db) = TargetDb::connect(&config.env.target_db, &config.secrets).await {
             let _ = db.contain_run(&request.run_id, "snapshot_integrity").await;
         }
-        if let Err(f) = write_checkpoint(
-            config,
-            layout,
-            Some(&request.run_id),
-            "snapshot_integrity",
-            &message,
-            Value::Null,
-        ) {
-            return f;
-        }
     }
-    Failure::new(class, message)
-}
-
-fn write_checkpoint(
-    config: &Config,
-    layout: &ContextLayout,
-    run_id: Option<&str>,
-    reason: &str,
-    detail: &str,
-    facts: Value,
-) -> Result<(), Failure> {
-    Containment {
-        step: Step::Reconcile,
-        run_id: run_id.map(str::to_string),
-        reason: reason.to_string(),
-        detail: detail.to_string(),
-        facts,
-    }
-    .write(layout, &config.secrets)
-    .map(|_| ())
-    .map_err(|e| Failure::new(ExitClass::Runtime, e.to_string()))
+    StepFailure::new(class, message)
 }
 
 fn evidence_dir(snapshot: &Path) -> PathBuf {

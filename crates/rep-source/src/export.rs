@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use rep_core::{
     file_stamp, new_run_id, now_utc, utc_micros, write_atomic, Config, ContextLayout, ExitClass,
     FileDigest, Manifest, ManifestFile, ManifestKind, ManifestSource, ManifestWindow, Report,
-    SnapshotRow, SnapshotSummary, SnapshotWriter, Step, StepOutcome, Window, HASH_ALGORITHM,
-    MANIFEST_NAME,
+    SnapshotRow, SnapshotSummary, SnapshotWriter, Step, StepFailure, StepOutcome, Window,
+    HASH_ALGORITHM, MANIFEST_NAME,
 };
 use serde_json::json;
 
@@ -19,21 +19,6 @@ const SNAPSHOT_FILE: &str = "snapshot.csv";
 const MANIFEST_FILE: &str = "manifest.json";
 const MANIFEST_SCHEMA_VERSION: u32 = 1;
 
-/// A failure of the step: its exit class and the one line that says what to do.
-struct StepFailure {
-    class: ExitClass,
-    message: String,
-}
-
-impl StepFailure {
-    fn new(class: ExitClass, message: impl Into<String>) -> StepFailure {
-        StepFailure {
-            class,
-            message: message.into(),
-        }
-    }
-}
-
 impl From<SourceError> for StepFailure {
     fn from(e: SourceError) -> StepFailure {
         StepFailure::new(e.exit_class(), e.to_string())
@@ -43,7 +28,6 @@ impl From<SourceError> for StepFailure {
 /// What a successful export wrote.
 struct Exported {
     run_id: String,
-    dir: PathBuf,
     snapshot: PathBuf,
     snapshot_digest: FileDigest,
     manifest: PathBuf,
@@ -212,7 +196,6 @@ async fn write_evidence<S: RowSource>(
         .map_err(|e| StepFailure::new(ExitClass::Runtime, e.to_string()))?;
     Ok(Exported {
         run_id: run_id.to_string(),
-        dir: dir.to_path_buf(),
         snapshot: snapshot_path,
         snapshot_digest: summary.file,
         manifest: manifest_path,
@@ -277,50 +260,23 @@ fn finish(
     config: &Config,
     outcome: Result<Exported, StepFailure>,
 ) -> StepOutcome {
-    match outcome {
+    let (class, line) = match outcome {
         Ok(done) => {
             report.output(layout, "snapshot", &done.snapshot, &done.snapshot_digest);
             report.output(layout, "manifest", &done.manifest, &done.manifest_digest);
-            let kinds = config.replication.entities.len();
-            let summary = format!(
+            let line = format!(
                 "export done: run_id {}, {} rows in {} kinds, snapshot {} sha256 {}",
                 done.run_id,
                 done.rows,
-                kinds,
+                config.replication.entities.len(),
                 done.snapshot.display(),
                 done.snapshot_digest.sha256
             );
-            match report.finish(layout, true, None, &config.secrets) {
-                Ok(written) => StepOutcome::new(ExitClass::Success, summary, Some(written.path)),
-                Err(e) => StepOutcome::new(
-                    ExitClass::Runtime,
-                    format!(
-                        "export wrote {} but not its report: {e}; check that the reports folder is writable and run the export again",
-                        done.dir.display()
-                    ),
-                    None,
-                ),
-            }
+            (ExitClass::Success, line)
         }
-        Err(failure) => {
-            let message = config.secrets.redact(&failure.message);
-            let written = report.finish(
-                layout,
-                false,
-                Some((failure.class, &message)),
-                &config.secrets,
-            );
-            let line = format!("export failed: {message}");
-            match written {
-                Ok(written) => StepOutcome::new(failure.class, line, Some(written.path)),
-                Err(e) => StepOutcome::new(
-                    failure.class,
-                    format!("{line} (and the report could not be written: {e})"),
-                    None,
-                ),
-            }
-        }
-    }
+        Err(failure) => (failure.class, format!("export failed: {}", failure.message)),
+    };
+    report.conclude(layout, class, &line, &config.secrets)
 }
 
 #[cfg(test)]

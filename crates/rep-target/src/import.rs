@@ -2,8 +2,8 @@ use std::path::{Path, PathBuf};
 
 use rep_core::{
     now_utc, read_manifest, utc_micros, verify_snapshot, write_atomic, Config, Containment,
-    ContextLayout, ExitClass, FileDigest, Report, ReportDoc, Step, StepOutcome, VerifiedSnapshot,
-    VerifyError,
+    ContextLayout, ExitClass, FileDigest, Report, ReportDoc, Step, StepFailure, StepOutcome,
+    VerifiedSnapshot, VerifyError,
 };
 use serde_json::json;
 
@@ -29,24 +29,9 @@ pub struct ImportRequest {
     pub dry_run_report: Option<PathBuf>,
 }
 
-/// A step failure: the exit class and the one line printed and stored in the report.
-struct Failure {
-    class: ExitClass,
-    message: String,
-}
-
-impl Failure {
-    fn new(class: ExitClass, message: impl Into<String>) -> Failure {
-        Failure {
-            class,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<TargetError> for Failure {
-    fn from(e: TargetError) -> Failure {
-        Failure::new(e.exit_class(), e.to_string())
+impl From<TargetError> for StepFailure {
+    fn from(e: TargetError) -> StepFailure {
+        StepFailure::new(e.exit_class(), e.to_string())
     }
 }
 
@@ -66,23 +51,11 @@ pub async fn run_import(
     report.set("mode", if request.apply { "apply" } else { "dry_run" });
     report.set("target", config.env.target_db.redacted());
     let result = import(config, layout, &request, &mut report).await;
-    let (class, summary, success) = match &result {
-        Ok(summary) => (ExitClass::Success, summary.clone(), true),
-        Err(f) => (f.class, f.message.clone(), false),
+    let (class, summary) = match result {
+        Ok(summary) => (ExitClass::Success, summary),
+        Err(f) => (f.class, f.message),
     };
-    let summary = config.secrets.redact(&summary);
-    let error = (!success).then_some((class, summary.as_str()));
-    match report.finish(layout, success, error, &config.secrets) {
-        Ok(written) => StepOutcome::new(class, summary, Some(written.path)),
-        Err(e) => {
-            let class = if success { ExitClass::Runtime } else { class };
-            StepOutcome::new(
-                class,
-                format!("{summary}; the import report could not be written: {e}"),
-                None,
-            )
-        }
-    }
+    report.conclude(layout, class, &summary, &config.secrets)
 }
 
 async fn import(
@@ -90,7 +63,7 @@ async fn import(
     layout: &ContextLayout,
     request: &ImportRequest,
     report: &mut Report,
-) -> Result<String, Failure> {
+) -> Result<String, StepFailure> {
     let verified = match verify_snapshot(&request.snapshot, &request.manifest) {
         Ok(v) => v,
         Err(e) => return Err(refuse_unverified(config, layout, request, report, e)),
@@ -154,7 +127,7 @@ async fn import(
     );
     let missing = db.schema_missing().await?;
     if !missing.is_empty() {
-        return Err(Failure::new(
+        return Err(StepFailure::new(
             ExitClass::Usage,
             format!(
                 "the target schema v1 is not usable (missing {}): apply {SCHEMA_FILE} with psql -v ON_ERROR_STOP=1 -f",
@@ -190,7 +163,7 @@ fn refuse_unverified(
     request: &ImportRequest,
     report: &mut Report,
     error: VerifyError,
-) -> Failure {
+) -> StepFailure {
     let message = error.to_string();
     let claimed_run = read_manifest(&request.manifest).ok().map(|(m, _)| m.run_id);
     if let Some(run_id) = &claimed_run {
@@ -222,16 +195,16 @@ fn refuse_unverified(
                 Ok((path, _)) => report.set("checkpoint", layout.display_path(&path)),
                 Err(e) => report.set("checkpoint_error", e.to_string()),
             }
-            Failure::new(ExitClass::Integrity, message)
+            StepFailure::new(ExitClass::Integrity, message)
         }
         VerifyError::Unreadable { .. } | VerifyError::MalformedManifest { .. } => {
-            Failure::new(ExitClass::Usage, message)
+            StepFailure::new(ExitClass::Usage, message)
         }
     }
 }
 
 /// The run id names the audit SQL file; anything but a plain name could escape its folder.
-fn check_run_id(run_id: &str) -> Result<(), Failure> {
+fn check_run_id(run_id: &str) -> Result<(), StepFailure> {
     let plain = !run_id.is_empty()
         && run_id.len() <= 128
         && !run_id.starts_with('.')
@@ -241,31 +214,31 @@ fn check_run_id(run_id: &str) -> Result<(), Failure> {
     if plain {
         Ok(())
     } else {
-        Err(Failure::new(
+        Err(StepFailure::new(
             ExitClass::Usage,
             format!("the manifest's run_id {run_id:?} is not a plain name (letters, digits, '-', '_', '.'): use the manifest written by rep-snapshot-export"),
         ))
     }
 }
 
-fn read_report(path: &Path, step: Step) -> Result<ReportDoc, Failure> {
-    ReportDoc::read(path, step).map_err(|e| Failure::new(ExitClass::Usage, e.to_string()))
+fn read_report(path: &Path, step: Step) -> Result<ReportDoc, StepFailure> {
+    ReportDoc::read(path, step).map_err(|e| StepFailure::new(ExitClass::Usage, e.to_string()))
 }
 
-fn ready_preflight(layout: &ContextLayout, given: Option<&Path>) -> Result<ReportDoc, Failure> {
+fn ready_preflight(layout: &ContextLayout, given: Option<&Path>) -> Result<ReportDoc, StepFailure> {
     let path = match given {
         Some(p) => p.to_path_buf(),
         None => layout
             .reports_of(Step::Preflight)
             .map_err(|e| {
-                Failure::new(
+                StepFailure::new(
                     ExitClass::Runtime,
                     format!("cannot list {}: {e}", layout.reports_dir().display()),
                 )
             })?
             .pop()
             .ok_or_else(|| {
-                Failure::new(
+                StepFailure::new(
                     ExitClass::Negative,
                     format!(
                         "--apply refused: no preflight report under {}; run rep-preflight and get readiness_status READY first",
@@ -277,7 +250,7 @@ fn ready_preflight(layout: &ContextLayout, given: Option<&Path>) -> Result<Repor
     let doc = read_report(&path, Step::Preflight)?;
     match doc.str("readiness_status") {
         Some("READY") => Ok(doc),
-        other => Err(Failure::new(
+        other => Err(StepFailure::new(
             ExitClass::Negative,
             format!(
                 "--apply refused: preflight report {} has readiness_status {}; fix its failed checks and run rep-preflight until it is READY",
@@ -295,7 +268,7 @@ fn matching_dry_run(
     layout: &ContextLayout,
     given: Option<&Path>,
     values: &RunValues,
-) -> Result<ReportDoc, Failure> {
+) -> Result<ReportDoc, StepFailure> {
     let matches = |doc: &ReportDoc| {
         doc.str("mode") == Some("dry_run")
             && doc.run_id() == Some(values.run_id.as_str())
@@ -305,7 +278,7 @@ fn matching_dry_run(
         Some(path) => {
             let doc = read_report(path, Step::Import)?;
             if !matches(&doc) {
-                return Err(Failure::new(
+                return Err(StepFailure::new(
                     ExitClass::Negative,
                     format!(
                         "--apply refused: {} is not a dry-run of run {} with snapshot sha256 {} (it has mode {}, run_id {}, snapshot_sha256 {}); run rep-import without --apply on this snapshot first",
@@ -322,7 +295,7 @@ fn matching_dry_run(
         }
         None => {
             let reports = layout.reports_of(Step::Import).map_err(|e| {
-                Failure::new(
+                StepFailure::new(
                     ExitClass::Runtime,
                     format!("cannot list {}: {e}", layout.reports_dir().display()),
                 )
@@ -333,7 +306,7 @@ fn matching_dry_run(
                 .filter_map(|p| ReportDoc::read(p, Step::Import).ok())
                 .find(|doc| matches(doc))
                 .ok_or_else(|| {
-                    Failure::new(
+                    StepFailure::new(
                         ExitClass::Negative,
                         format!(
                             "--apply refused: no dry-run import report of run {} with snapshot sha256 {}; run rep-import without --apply on this snapshot and review its plan first",
@@ -344,7 +317,7 @@ fn matching_dry_run(
         }
     };
     if !doc.flag("success") {
-        return Err(Failure::new(
+        return Err(StepFailure::new(
             ExitClass::Negative,
             format!(
                 "--apply refused: the dry-run {} of this snapshot did not succeed; fix what it reports and run the dry-run again",
@@ -365,7 +338,7 @@ async fn dry_run_step(
     verified: &VerifiedSnapshot,
     values: &RunValues,
     kinds: &[String],
-) -> Result<String, Failure> {
+) -> Result<String, StepFailure> {
     let plan = db.plan_read_only(kinds, &verified.rows).await?;
     report.set("plan", &plan);
     report.set("plan_totals", totals(&plan));
@@ -402,7 +375,7 @@ async fn dry_run_step(
         .unwrap_or_default();
     let path = dir.join(audit_sql_name(&values.run_id));
     let digest = write_atomic(&path, script.as_bytes(), &config.secrets)
-        .map_err(|e| Failure::new(ExitClass::Runtime, e.to_string()))?;
+        .map_err(|e| StepFailure::new(ExitClass::Runtime, e.to_string()))?;
     report.output(layout, "audit_sql", &path, &digest);
 
     let t = totals(&plan);
@@ -431,7 +404,7 @@ async fn apply_step(
     values: &RunValues,
     kinds: &[String],
     dry_run: &ReportDoc,
-) -> Result<String, Failure> {
+) -> Result<String, StepFailure> {
     let dry_run_plan: Option<Plan> = dry_run
         .value
         .get("plan")
@@ -488,7 +461,7 @@ async fn apply_failed(
     db: &TargetDb,
     values: &RunValues,
     error: TargetError,
-) -> Failure {
+) -> StepFailure {
     let message = error.to_string();
     match &error {
         TargetError::ApplyBusy | TargetError::RunClosed { .. } => {}
@@ -523,10 +496,10 @@ async fn apply_failed(
     }
     let class = error.exit_class();
     match error {
-        TargetError::Query { .. } => Failure::new(
+        TargetError::Query { .. } => StepFailure::new(
             class,
             format!("{message}; the transaction was rolled back and the target is unchanged"),
         ),
-        _ => Failure::new(class, message),
+        _ => StepFailure::new(class, message),
     }
 }
