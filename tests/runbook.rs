@@ -140,6 +140,8 @@ fn runbook_ends_in_go_with_an_exact_copy() {
             "{check}"
         );
     }
+    let migrations = preflight_check(&preflight, "migrations");
+    assert_eq!(migrations["status"], "pass", "{migrations}");
     let export = report(&demo, Step::Export);
     assert_fields(&export, &[]);
     assert!(export.flag("success"));
@@ -255,6 +257,69 @@ fn runbook_ends_in_go_with_an_exact_copy() {
         std::fs::read_to_string(evidence.join(format!("replication-import-{run_id}.sql"))).unwrap(),
     );
     assert_no_secret(&demo, &outputs);
+}
+
+/// The preflight check named `name`.
+fn preflight_check(preflight: &ReportDoc, name: &str) -> Value {
+    preflight.value["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check in {}", preflight.value["checks"]))
+        .clone()
+}
+
+#[test]
+fn a_migration_not_applied_on_the_source_makes_preflight_not_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = DemoEnvironment::start(dir.path()).unwrap();
+    let bins = binaries();
+    let migrations = demo.migrations_dir();
+
+    // A migration written locally but never pushed: NOT_READY (1), the version named.
+    let pending = migrations.join("20260301000000_add_loyalty_points.sql");
+    std::fs::write(
+        &pending,
+        "ALTER TABLE public.customers ADD COLUMN loyalty_points bigint;\n",
+    )
+    .unwrap();
+    let run = demo.run_step(&bins, "rep-preflight", &[]).unwrap();
+    assert_eq!(run.exit_code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("NOT_READY"), "{}", run.stdout);
+    let preflight = report(&demo, Step::Preflight);
+    assert_eq!(preflight.str("readiness_status"), Some("NOT_READY"));
+    let check = preflight_check(&preflight, "migrations");
+    assert_eq!(check["status"], "fail", "{check}");
+    let detail = check["detail"].as_str().unwrap();
+    assert!(detail.contains("20260301000000"), "{detail}");
+    assert!(detail.contains("supabase db push"), "{detail}");
+    // Everything else still holds: the pending migration is the one reason.
+    let failed: Vec<&Value> = preflight.value["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+
+    // A file the Supabase CLI would not take for a migration: failed, the file named.
+    std::fs::remove_file(&pending).unwrap();
+    std::fs::write(migrations.join("notes.txt"), "todo\n").unwrap();
+    let run = demo.run_step(&bins, "rep-preflight", &[]).unwrap();
+    assert_eq!(run.exit_code, 1, "{}{}", run.stdout, run.stderr);
+    let check = preflight_check(&report(&demo, Step::Preflight), "migrations");
+    assert_eq!(check["status"], "fail", "{check}");
+    assert!(
+        check["detail"].as_str().unwrap().contains("notes.txt"),
+        "{check}"
+    );
+
+    // Back in step: READY again.
+    std::fs::remove_file(migrations.join("notes.txt")).unwrap();
+    let run = demo.run_step(&bins, "rep-preflight", &[]).unwrap();
+    assert_eq!(run.exit_code, 0, "{}{}", run.stdout, run.stderr);
+    assert_no_secret(&demo, &[run.stdout, run.stderr]);
 }
 
 fn export(demo: &DemoEnvironment) -> (String, String) {

@@ -12,12 +12,8 @@ use rep_target::{run_import, ImportRequest};
 struct Args {
     #[command(flatten)]
     common: rep_cli::CommonArgs,
-    /// snapshot.csv written by rep-snapshot-export.
-    #[arg(long, value_name = "CSV")]
-    snapshot: PathBuf,
-    /// manifest.json written with it.
-    #[arg(long, value_name = "JSON")]
-    manifest: PathBuf,
+    #[command(flatten)]
+    input: rep_cli::SnapshotArgs,
     /// Write to the target (refused without a READY preflight and a dry-run of this snapshot).
     #[arg(long)]
     apply: bool,
@@ -32,8 +28,8 @@ struct Args {
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let request = ImportRequest {
-        snapshot: args.snapshot,
-        manifest: args.manifest,
+        snapshot: args.input.snapshot,
+        manifest: args.input.manifest,
         apply: args.apply,
         preflight_report: args.preflight_report,
         dry_run_report: args.dry_run_report,

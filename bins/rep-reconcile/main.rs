@@ -1,5 +1,4 @@
 //! `rep-reconcile`: step 4 of the runbook. Prints `ok` or `anomalia`.
-use std::path::PathBuf;
 
 use clap::Parser;
 use rep_core::Step;
@@ -12,12 +11,8 @@ use rep_reconcile::{run_reconcile, ReconcileRequest};
 struct Args {
     #[command(flatten)]
     common: rep_cli::CommonArgs,
-    /// snapshot.csv of the run.
-    #[arg(long, value_name = "CSV")]
-    snapshot: PathBuf,
-    /// manifest.json of the run.
-    #[arg(long, value_name = "JSON")]
-    manifest: PathBuf,
+    #[command(flatten)]
+    input: rep_cli::SnapshotArgs,
     /// The run_id the export printed (also in the manifest).
     #[arg(long, value_name = "ID")]
     run_id: String,
@@ -26,8 +21,8 @@ struct Args {
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let request = ReconcileRequest {
-        snapshot: args.snapshot,
-        manifest: args.manifest,
+        snapshot: args.input.snapshot,
+        manifest: args.input.manifest,
         run_id: args.run_id,
     };
     rep_cli::run_with_config(Step::Reconcile, &args.common, |config, layout| async move {

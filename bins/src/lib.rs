@@ -51,6 +51,17 @@ impl CommonArgs {
     }
 }
 
+/// The snapshot a step reads, with its manifest.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SnapshotArgs {
+    /// snapshot.csv written by rep-snapshot-export.
+    #[arg(long, value_name = "CSV")]
+    pub snapshot: PathBuf,
+    /// manifest.json written with it.
+    #[arg(long, value_name = "JSON")]
+    pub manifest: PathBuf,
+}
+
 /// Logs go to stderr, filtered by `RUST_LOG` (default `info`); stdout carries only the verdict.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -47,8 +47,8 @@ pub use canonical::{canonical_json, canonicalize, row_hash};
 pub use checkpoint::{Containment, CHECKPOINT_STATUS};
 pub use config::{
     secrets_from_environment, ApiKey, Config, ConfigError, ConfigProblem, EntityConfig,
-    EnvSettings, GateSettings, KeyKind, ReplicationConfig, SourceSettings, TargetDbUrl, TlsMode,
-    DEFAULT_CONFIG_FILE, ENV_PUBLISHABLE_ALIASES,
+    EnvSettings, GateSettings, KeyKind, MigrationsSettings, ReplicationConfig, SourceSettings,
+    TargetDbUrl, TlsMode, DEFAULT_CONFIG_FILE, DEFAULT_MIGRATIONS_RPC, ENV_PUBLISHABLE_ALIASES,
 };
 pub use exit::ExitClass;
 pub use hashing::{sha256_hex, FileDigest, HASH_ALGORITHM};

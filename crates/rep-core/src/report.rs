@@ -8,6 +8,7 @@ use crate::atomic::{write_atomic, ArtefactError};
 use crate::exit::ExitClass;
 use crate::hashing::FileDigest;
 use crate::layout::ContextLayout;
+use crate::manifest::VerifiedSnapshot;
 use crate::outcome::StepOutcome;
 use crate::secret::SecretSet;
 use crate::stamp::{file_stamp, now_utc, utc_micros};
@@ -113,6 +114,22 @@ impl Report {
     /// The `<ts>` of this run of the step.
     pub fn stamp(&self) -> String {
         file_stamp(self.started_at)
+    }
+
+    /// Records a verified snapshot as this step's input: both files with their digests, and
+    /// `snapshot_sha256`, `manifest_sha256` and `window`, which the gate chains on.
+    pub fn record_snapshot(
+        &mut self,
+        layout: &ContextLayout,
+        snapshot: &Path,
+        manifest: &Path,
+        verified: &VerifiedSnapshot,
+    ) {
+        self.input(layout, "snapshot", snapshot, &verified.snapshot_digest);
+        self.input(layout, "manifest", manifest, &verified.manifest_digest);
+        self.set("snapshot_sha256", &verified.snapshot_digest.sha256);
+        self.set("manifest_sha256", &verified.manifest_digest.sha256);
+        self.set("window", &verified.manifest.window);
     }
 
     /// Sets `run_id`.

@@ -23,6 +23,7 @@
 
 mod check;
 mod go_no_go;
+mod migrations;
 mod preflight;
 
 pub use check::{Check, CheckStatus};

@@ -9,6 +9,7 @@ use rep_target::TargetDb;
 use serde_json::Value;
 
 use crate::check::Check;
+use crate::migrations;
 
 /// `readiness_status` when no check failed.
 pub const READY: &str = "READY";
@@ -63,7 +64,13 @@ pub async fn run_preflight(layout: &ContextLayout, request: &PreflightRequest) -
     match &config {
         Ok(c) => {
             checks.extend(target_checks(c).await);
-            checks.extend(source_checks(c).await);
+            let source = source_checks(c).await;
+            // Asking an unreachable source again would only repeat its retries and its error.
+            let reachable = source
+                .iter()
+                .any(|check| check.name == "source_reachable" && !check.failed());
+            checks.extend(source);
+            checks.push(migrations::check(c, reachable).await);
             checks.push(sync_gate(c));
         }
         Err(_) => {
@@ -71,6 +78,7 @@ pub async fn run_preflight(layout: &ContextLayout, request: &PreflightRequest) -
                 "target_tls",
                 "target_schema",
                 "source_reachable",
+                migrations::NAME,
                 "sync_gate",
             ] {
                 checks.push(Check::fail(

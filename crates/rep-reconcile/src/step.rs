@@ -81,20 +81,7 @@ async fn reconcile(
         Ok(v) => v,
         Err(e) => return Err(contain_integrity(config, request, e).await),
     };
-    report.input(
-        layout,
-        "snapshot",
-        &request.snapshot,
-        &verified.snapshot_digest,
-    );
-    report.input(
-        layout,
-        "manifest",
-        &request.manifest,
-        &verified.manifest_digest,
-    );
-    report.set("snapshot_sha256", &verified.snapshot_digest.sha256);
-    report.set("window", &verified.manifest.window);
+    report.record_snapshot(layout, &request.snapshot, &request.manifest, &verified);
     if verified.manifest.run_id != request.run_id {
         return Err(StepFailure::new(
             ExitClass::Usage,

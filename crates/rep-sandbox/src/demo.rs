@@ -33,6 +33,35 @@ const DEMO_SYNC_REPORT: &str = include_str!(concat!(
     "/../../fixtures/demo/syn-go-no-go-v1.json"
 ));
 
+/// The folder `[migrations] dir` names in the demo's `replication.toml`.
+const DEMO_MIGRATIONS_DIR: &str = "migrations";
+
+/// `fixtures/demo/migrations/`, file by file: exactly the versions `fixtures/source/migrations.sql`
+/// marks as applied on the source, so the demo's preflight finds nothing pending.
+const DEMO_MIGRATIONS: [(&str, &str); 3] = [
+    (
+        "20260105090000_create_customers.sql",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/demo/migrations/20260105090000_create_customers.sql"
+        )),
+    ),
+    (
+        "20260112093000_create_orders.sql",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/demo/migrations/20260112093000_create_orders.sql"
+        )),
+    ),
+    (
+        "20260120101500_create_events.sql",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/demo/migrations/20260120101500_create_events.sql"
+        )),
+    ),
+];
+
 /// Variables a step reads from the environment before `.env`; cleared for the children so an
 /// operator's own shell cannot point the demo at a real project.
 const ENV_VARS_CLEARED: [&str; 7] = [
@@ -84,8 +113,9 @@ pub struct StepRun {
     pub stderr: String,
 }
 
-/// A source and a target sandbox with a working folder holding `.env`, `replication.toml` and
-/// the sync gate report, the target schema applied: everything the runbook needs.
+/// A source and a target sandbox with a working folder holding `.env`, `replication.toml`, the
+/// sync gate report and the local `migrations/` folder, the target schema applied: everything
+/// the runbook needs.
 pub struct DemoEnvironment {
     /// The source (PostgreSQL behind the PostgREST-protocol server).
     pub source: SourceSandbox,
@@ -115,11 +145,22 @@ impl DemoEnvironment {
         write(&workdir.join(".env"), &dotenv)?;
         write(&workdir.join("replication.toml"), DEMO_CONFIG)?;
         write(&workdir.join("syn-go-no-go-v1.json"), DEMO_SYNC_REPORT)?;
+        let migrations = workdir.join(DEMO_MIGRATIONS_DIR);
+        std::fs::create_dir_all(&migrations).map_err(|e| SandboxError::io(&migrations, e))?;
+        for (name, text) in DEMO_MIGRATIONS {
+            write(&migrations.join(name), text)?;
+        }
         Ok(DemoEnvironment {
             source,
             target,
             workdir: workdir.to_path_buf(),
         })
+    }
+
+    /// The local migrations folder of the working folder (`[migrations] dir`), for tests
+    /// that add a migration the source lacks.
+    pub fn migrations_dir(&self) -> PathBuf {
+        self.workdir.join(DEMO_MIGRATIONS_DIR)
     }
 
     /// The working folder the steps run in.
@@ -318,4 +359,23 @@ pub struct Runbook {
 
 fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).map_err(|e| SandboxError::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded list is written by hand: it must name every file of the fixture folder.
+    #[test]
+    fn embedded_migrations_are_the_fixture_folder() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo/migrations");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let embedded: Vec<&str> = DEMO_MIGRATIONS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(on_disk, embedded);
+        assert!(DEMO_CONFIG.contains(&format!("dir = \"{DEMO_MIGRATIONS_DIR}\"")));
+    }
 }

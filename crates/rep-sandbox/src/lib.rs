@@ -5,10 +5,11 @@
 //!   port in a temporary directory, optionally TLS-only with a generated CA, stopped and
 //!   deleted on drop. When run as root the server runs as the OS user `postgres`.
 //! - [`PostgrestServer`]: an HTTP server speaking the read side of PostgREST under
-//!   `/rest/v1/<table>`, behind the Supabase gateway's API-key rules ([`SandboxKeys`]), with the
-//!   row cap, `Range`/`Content-Range`, counts, `Prefer: timezone`, filter grammar and error
-//!   bodies of the real thing. Bodies are rendered by PostgreSQL's `json_agg`, as PostgREST
-//!   does, so values arrive exactly as Supabase sends them.
+//!   `/rest/v1/<table>` and its calls of functions without arguments under
+//!   `POST /rest/v1/rpc/<function>`, behind the Supabase gateway's API-key rules
+//!   ([`SandboxKeys`]), with the row cap, `Range`/`Content-Range`, counts, `Prefer: timezone`,
+//!   filter grammar and error bodies of the real thing. Bodies are rendered by PostgreSQL's
+//!   `json_agg`, as PostgREST does, so values arrive exactly as Supabase sends them.
 //! - [`SourceSandbox`] (a fake Supabase project loaded with `fixtures/source/*.sql`) and
 //!   [`TargetSandbox`] (a TLS-only replica database with a `replicator` login).
 //! - [`DemoEnvironment`]: both sandboxes plus a working folder ready for the five step
@@ -16,8 +17,8 @@
 //!
 //! It does not own anything production code runs: no replication logic, no client for the
 //! REST API (that is `rep-source`), no target writer (`rep-target`). Writes through the REST
-//! API (POST/PATCH/DELETE), resource embedding, JSON paths and full-text search are not
-//! implemented by the stand-in.
+//! API (POST/PATCH/DELETE on tables), function arguments, resource embedding, JSON paths and
+//! full-text search are not implemented by the stand-in.
 //!
 //! The API is blocking; async work runs on private runtimes, so it can be called from plain
 //! tests and from inside `#[tokio::test]` alike.
@@ -56,5 +57,6 @@ pub use demo::{DemoEnvironment, Runbook, StepBinaries, StepRun, DEMO_WINDOW, STE
 pub use error::{Result, SandboxError};
 pub use postgrest::{FaultPlan, GatewayConfig, PostgrestServer, SandboxKeys};
 pub use sandbox::{
-    demo_source_sql, SourceOptions, SourceSandbox, TargetSandbox, SOURCE_TIMEZONE, TARGET_TIMEZONE,
+    demo_source_sql, migrations_source_sql, SourceOptions, SourceSandbox, TargetSandbox,
+    SOURCE_TIMEZONE, TARGET_TIMEZONE,
 };

@@ -12,6 +12,8 @@ use crate::secret;
 
 const ROLES_SQL: &str = include_str!("../../../fixtures/source/roles.sql");
 const DEMO_SQL: &str = include_str!("../../../fixtures/source/demo.sql");
+const MIGRATIONS_SQL: &str = include_str!("../../../fixtures/source/migrations.sql");
+const MIGRATIONS_RPC_SQL: &str = include_str!("../../../fixtures/source/migrations_rpc.sql");
 
 /// The source fixtures: `(roles.sql, demo.sql)`.
 ///
@@ -20,6 +22,16 @@ const DEMO_SQL: &str = include_str!("../../../fixtures/source/demo.sql");
 /// 10,000+ rows inside the window `[2026-03-01T00:00:00Z, 2026-03-02T00:00:00Z)`.
 pub fn demo_source_sql() -> (&'static str, &'static str) {
     (ROLES_SQL, DEMO_SQL)
+}
+
+/// The migration fixtures loaded with the demo: `(migrations.sql, migrations_rpc.sql)`.
+///
+/// `migrations.sql` creates the Supabase CLI's `supabase_migrations.schema_migrations` with
+/// the versions of `fixtures/demo/migrations/` applied; `migrations_rpc.sql` creates
+/// `public.rep_applied_migrations()`, the `SECURITY DEFINER` function, executable by
+/// `service_role` only, through which preflight reads them.
+pub fn migrations_source_sql() -> (&'static str, &'static str) {
+    (MIGRATIONS_SQL, MIGRATIONS_RPC_SQL)
 }
 
 /// The time zone the source cluster runs in unless told otherwise: deliberately not UTC, so
@@ -37,7 +49,8 @@ pub struct SourceOptions {
     pub timezone: String,
     /// The database the REST API serves. Default `source`.
     pub database: String,
-    /// Load `fixtures/source/demo.sql` (roles are always loaded). Default true.
+    /// Load `fixtures/source/demo.sql`, then the migration fixtures of
+    /// [`migrations_source_sql`] (roles are always loaded). Default true.
     pub load_demo: bool,
     /// The silent per-response row cap. Default 1000; 0 disables it.
     pub max_rows: u64,
@@ -93,6 +106,9 @@ impl SourceSandbox {
         cluster.exec_sql(&options.database, roles)?;
         if options.load_demo {
             cluster.exec_sql(&options.database, demo)?;
+            let (migrations, migrations_rpc) = migrations_source_sql();
+            cluster.exec_sql(&options.database, migrations)?;
+            cluster.exec_sql(&options.database, migrations_rpc)?;
         }
         let keys = SandboxKeys::generate();
         let server = PostgrestServer::start(

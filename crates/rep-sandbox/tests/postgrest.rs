@@ -32,6 +32,28 @@ impl Api<'_> {
         )
     }
 
+    /// POST `/rest/v1/{path_and_query}` with a JSON body.
+    fn post(
+        &self,
+        path_and_query: &str,
+        apikey: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let url = format!("{}/rest/v1/{path_and_query}", self.sandbox.project_url());
+        let mut req = self
+            .client
+            .post(url)
+            .header("user-agent", "rep-sandbox-tests/1")
+            .header("apikey", apikey)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().expect("the sandbox answers")
+    }
+
     fn request(
         &self,
         method: reqwest::Method,
@@ -109,6 +131,8 @@ fn rest_api_behaves_like_supabase() {
     key_rules(&api);
     rls_hides_rows_from_the_publishable_key(&api);
     errors_look_like_postgrest(&api);
+    functions_are_called_like_postgrest(&api);
+    function_errors_look_like_postgrest(&api);
     fault_plan_fails_the_chosen_requests(&api);
     statement_timeout_is_a_500_57014(&sandbox);
     requests_are_counted(&api);
@@ -661,6 +685,152 @@ fn errors_look_like_postgrest(api: &Api) {
             .len(),
         1
     );
+}
+
+/// The versions of `fixtures/demo/migrations/`, the local folder the demo compares.
+fn demo_migration_versions() -> Vec<String> {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo/migrations");
+    let mut versions: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.split('_').next().unwrap().to_string()
+        })
+        .collect();
+    versions.sort();
+    versions
+}
+
+fn functions_are_called_like_postgrest(api: &Api) {
+    let secret = &api.sandbox.keys().secret;
+    // SETOF text → an array of strings: the versions applied, exactly the demo's local folder.
+    let resp = api.post("rpc/rep_applied_migrations", secret, "{}", &[]);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(header(&resp, "content-range").as_deref(), Some("0-2/*"));
+    let versions: Vec<String> = serde_json::from_value(json(resp)).unwrap();
+    assert_eq!(versions, demo_migration_versions());
+    assert_eq!(
+        query_source(
+            api.sandbox,
+            "SELECT version FROM supabase_migrations.schema_migrations ORDER BY version",
+            &[]
+        ),
+        versions
+    );
+
+    // An empty body is a call without arguments; the legacy service_role JWT works too.
+    let keys = api.sandbox.keys();
+    let resp = api.post(
+        "rpc/rep_applied_migrations",
+        &keys.service_role_jwt,
+        "",
+        &[(
+            "authorization",
+            &format!("Bearer {}", keys.service_role_jwt),
+        )],
+    );
+    assert_eq!(json(resp).as_array().unwrap().len(), 3);
+
+    // Counts, offsets and the row cap apply to a function's rows as to a table's.
+    let resp = api.post(
+        "rpc/rep_applied_migrations?offset=1",
+        secret,
+        "{}",
+        &[("prefer", "count=exact")],
+    );
+    assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(header(&resp, "content-range").as_deref(), Some("1-2/3"));
+    assert_eq!(json(resp), serde_json::json!(versions[1..]));
+    let capped = PostgrestServer::start(
+        &api.sandbox.cluster().superuser_url(api.sandbox.database()),
+        GatewayConfig {
+            max_rows: 2,
+            ..GatewayConfig::new(keys.clone())
+        },
+    )
+    .unwrap();
+    let resp = Client::new()
+        .post(format!(
+            "{}/rest/v1/rpc/rep_applied_migrations",
+            capped.base_url()
+        ))
+        .header("apikey", secret)
+        .header("prefer", "count=exact")
+        .body("{}")
+        .send()
+        .unwrap();
+    assert_eq!(header(&resp, "content-range").as_deref(), Some("0-1/3"));
+    assert_eq!(json(resp), serde_json::json!(versions[..2]));
+
+    // A table → an array of objects; a single scalar → the value itself.
+    api.sandbox
+        .exec_sql(
+            "CREATE FUNCTION public.migration_rows() RETURNS TABLE (version text, name text)              LANGUAGE sql STABLE AS $$ SELECT version, name FROM supabase_migrations.schema_migrations ORDER BY version LIMIT 1 $$;              GRANT USAGE ON SCHEMA supabase_migrations TO service_role;              GRANT SELECT ON supabase_migrations.schema_migrations TO service_role;              CREATE FUNCTION public.answer() RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT 9007199254740993 $$;",
+        )
+        .unwrap();
+    let resp = api.post("rpc/migration_rows", secret, "{}", &[]);
+    assert_eq!(
+        resp.text().unwrap(),
+        format!(
+            r#"[{{"version":"{}","name":"create_customers"}}]"#,
+            versions[0]
+        )
+    );
+    let resp = api.post("rpc/answer", secret, "{}", &[]);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.text().unwrap(), "9007199254740993");
+}
+
+fn function_errors_look_like_postgrest(api: &Api) {
+    let keys = api.sandbox.keys();
+    // EXECUTE is granted to service_role only: the publishable key's anon is refused by
+    // PostgreSQL itself, and PostgREST answers 403 with its error.
+    for anon_key in [&keys.publishable, &keys.anon_jwt] {
+        let resp = api.post("rpc/rep_applied_migrations", anon_key, "{}", &[]);
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            resp.text().unwrap(),
+            r#"{"code":"42501","details":null,"hint":null,"message":"permission denied for function rep_applied_migrations"}"#
+        );
+    }
+
+    let resp = api.post("rpc/no_such_function", &keys.secret, "{}", &[]);
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        resp.text().unwrap(),
+        r#"{"code":"PGRST202","details":"Searched for the function public.no_such_function without parameters or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.","hint":null,"message":"Could not find the function public.no_such_function without parameters in the schema cache"}"#
+    );
+    // An argument the function does not take makes it another function: not found either.
+    let resp = api.post(
+        "rpc/rep_applied_migrations",
+        &keys.secret,
+        r#"{"since":"20260101000000"}"#,
+        &[],
+    );
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let body = json(resp);
+    assert_eq!(body["code"], "PGRST202");
+    assert_eq!(
+        body["message"],
+        "Could not find the function public.rep_applied_migrations(since) in the schema cache"
+    );
+
+    let resp = api.post("rpc/rep_applied_migrations", &keys.secret, "{", &[]);
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json(resp)["code"], "PGRST102");
+    let resp = api.get("rpc/rep_applied_migrations", &[]);
+    assert_eq!(json(resp)["code"], "PGRST127");
+    let resp = api.request(
+        reqwest::Method::PUT,
+        "rpc/rep_applied_migrations",
+        &keys.secret,
+        &[],
+    );
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    // The gateway still comes first.
+    let resp = api.post("rpc/rep_applied_migrations", "sb_secret_nope", "{}", &[]);
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
 
 fn fault_plan_fails_the_chosen_requests(api: &Api) {

@@ -3,10 +3,11 @@
 use rep_core::{EntityConfig, EnvSettings, SourceSettings, Window};
 use serde_json::Value;
 
-use crate::error::{RequestContext, SourceError};
+use crate::error::{RequestContext, RpcContext, SourceError};
 use crate::postgrest::auth::PREFER_UTC;
 use crate::postgrest::filter::{encode_query, probe_query};
 use crate::postgrest::paging::read_kind;
+use crate::postgrest::rpc::applied_versions;
 use crate::postgrest::transport::Transport;
 use crate::source::{KindRead, RowSink, RowSource};
 
@@ -42,6 +43,34 @@ impl SupabaseClient {
     /// The key's kind and first characters, safe for logs and reports.
     pub fn key_label(&self) -> &str {
         &self.key_label
+    }
+
+    /// The versions of the migrations applied to the project, as `supabase migration list`
+    /// reads them from `supabase_migrations.schema_migrations`: sorted and distinct.
+    ///
+    /// That schema is not exposed through the REST API, so they are read by calling `rpc`
+    /// (`POST <project>/rest/v1/rpc/<rpc>` with `{}`), a `SECURITY DEFINER` function of the
+    /// configured schema that only `service_role` may execute
+    /// (`fixtures/source/migrations_rpc.sql`). It may return `SETOF text` or rows with a
+    /// `version` column.
+    pub async fn applied_migrations(&self, rpc: &str) -> Result<Vec<String>, SourceError> {
+        // The name becomes a URL path segment: anything but a plain identifier could point
+        // the call somewhere else.
+        let plain = rpc.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && rpc.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !plain {
+            return Err(SourceError::Setup {
+                message: format!(
+                    "function name {rpc:?} is not a plain identifier: set [migrations] rpc to the function's name"
+                ),
+            });
+        }
+        let context = RpcContext {
+            function: format!("{}.{rpc}", self.schema),
+            key_label: &self.key_label,
+        };
+        tracing::info!(function = %context.function, key = %self.key_label, "reading the applied migrations");
+        applied_versions(&self.transport, &context, rpc).await
     }
 
     fn context<'a>(&'a self, entity: &'a EntityConfig) -> RequestContext<'a> {
@@ -93,6 +122,7 @@ impl RowSource for SupabaseClient {
             .map_err(|failed| context.explain(failed))?;
         let protocol = |message: String| SourceError::Protocol {
             entity_kind: Some(entity.kind.clone()),
+            method: "GET",
             path: url.path().to_string(),
             message,
         };

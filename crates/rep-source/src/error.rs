@@ -103,10 +103,12 @@ pub enum SourceError {
     },
 
     /// No HTTP answer after every retry (connection refused, DNS, TLS, timeout).
-    #[error("source unreachable: GET {path}{} got no answer after {attempts} attempt(s): {cause}; check SUPABASE_PROJECT_URL and the network, then run the step again", of_kind(entity_kind))]
+    #[error("source unreachable: {method} {path}{} got no answer after {attempts} attempt(s): {cause}; check SUPABASE_PROJECT_URL and the network, then run the step again", of_kind(entity_kind))]
     Unreachable {
         /// The entity kind being read, when any.
         entity_kind: Option<String>,
+        /// `GET` or `POST`.
+        method: &'static str,
         /// URL path of the request.
         path: String,
         /// Tries made.
@@ -116,10 +118,12 @@ pub enum SourceError {
     },
 
     /// The server kept answering 5xx or 429 until the retries ran out.
-    #[error("source failing: GET {path}{} answered HTTP {status} after {attempts} attempt(s){}; the project is overloaded or down: run the step again later", of_kind(entity_kind), said(postgrest))]
+    #[error("source failing: {method} {path}{} answered HTTP {status} after {attempts} attempt(s){}; the project is overloaded or down: run the step again later", of_kind(entity_kind), said(postgrest))]
     ServerFailure {
         /// The entity kind being read, when any.
         entity_kind: Option<String>,
+        /// `GET` or `POST`.
+        method: &'static str,
         /// URL path of the request.
         path: String,
         /// The last status.
@@ -131,8 +135,10 @@ pub enum SourceError {
     },
 
     /// The key was refused (`401`, or `403` from the gateway).
-    #[error("the source refused the {key_label}: GET {path} answered HTTP {status}{}; set SUPABASE_SERVICE_ROLE_KEY to this project's sb_secret_ key or service_role JWT", said(postgrest))]
+    #[error("the source refused the {key_label}: {method} {path} answered HTTP {status}{}; set SUPABASE_SERVICE_ROLE_KEY to this project's sb_secret_ key or service_role JWT", said(postgrest))]
     KeyRefused {
+        /// `GET` or `POST`.
+        method: &'static str,
         /// URL path of the request.
         path: String,
         /// The status (401 or 403).
@@ -196,15 +202,60 @@ pub enum SourceError {
 
     /// A 2xx answer that is not what PostgREST sends (no JSON array, no count).
     #[error(
-        "unexpected answer to GET {path}{}: {message}; is SUPABASE_PROJECT_URL a Supabase project?",
+        "unexpected answer to {method} {path}{}: {message}; is SUPABASE_PROJECT_URL a Supabase project?",
         of_kind(entity_kind)
     )]
     Protocol {
         /// The entity kind being read, when any.
         entity_kind: Option<String>,
+        /// `GET` or `POST`.
+        method: &'static str,
         /// URL path of the request.
         path: String,
         /// What was wrong.
+        message: String,
+    },
+
+    /// The function that lists the applied migrations is not exposed (`404`, `PGRST202`).
+    #[error("function {function} is not exposed by the REST API{}; create it in the source project with fixtures/source/migrations_rpc.sql (EXECUTE granted to service_role only), or set [migrations] rpc to the function that returns the applied versions", said(postgrest))]
+    RpcNotFound {
+        /// `<schema>.<function>`.
+        function: String,
+        /// The PostgREST error body, when it was one.
+        postgrest: Option<Box<PostgrestError>>,
+    },
+
+    /// The key's role may not execute the function (`403`, `42501`).
+    #[error("the {key_label} may not execute {function}{}; grant EXECUTE on it to service_role only, as fixtures/source/migrations_rpc.sql does, and set SUPABASE_SERVICE_ROLE_KEY to the server key", said(postgrest))]
+    RpcDenied {
+        /// `<schema>.<function>`.
+        function: String,
+        /// Kind and first characters of the key sent.
+        key_label: String,
+        /// The PostgREST error body.
+        postgrest: Option<Box<PostgrestError>>,
+    },
+
+    /// Any other refusal of the call (ambiguous overloads, a failing function body).
+    #[error("the source refused to run {function} with HTTP {status}{}; it must take no arguments and return the applied versions, as fixtures/source/migrations_rpc.sql defines it", said(postgrest))]
+    RpcRejected {
+        /// `<schema>.<function>`.
+        function: String,
+        /// The status.
+        status: u16,
+        /// The PostgREST error body, when it was one.
+        postgrest: Option<Box<PostgrestError>>,
+    },
+
+    /// The function answered, but not with a list of versions, or the list changed while it
+    /// was read page by page.
+    #[error("unexpected answer from {function} (POST {path}): {message}")]
+    RpcAnswer {
+        /// `<schema>.<function>`.
+        function: String,
+        /// URL path of the request.
+        path: String,
+        /// What was wrong and what to do.
         message: String,
     },
 
@@ -285,13 +336,17 @@ impl SourceError {
         match self {
             SourceError::Unreachable { .. }
             | SourceError::ServerFailure { .. }
-            | SourceError::Protocol { .. } => ExitClass::Runtime,
+            | SourceError::Protocol { .. }
+            | SourceError::RpcAnswer { .. } => ExitClass::Runtime,
             SourceError::Setup { .. }
             | SourceError::KeyRefused { .. }
             | SourceError::TableNotExposed { .. }
             | SourceError::SchemaNotExposed { .. }
             | SourceError::ColumnMissing { .. }
-            | SourceError::Rejected { .. } => ExitClass::Usage,
+            | SourceError::Rejected { .. }
+            | SourceError::RpcNotFound { .. }
+            | SourceError::RpcDenied { .. }
+            | SourceError::RpcRejected { .. } => ExitClass::Usage,
             SourceError::BadRow { .. }
             | SourceError::OutsideWindow { .. }
             | SourceError::DuplicateKey { .. }
@@ -330,6 +385,7 @@ impl RequestContext<'_> {
         match failed.failure {
             Failure::Transport { cause } => SourceError::Unreachable {
                 entity_kind: self.entity_kind.map(str::to_string),
+                method: failed.method,
                 path: failed.path,
                 attempts: failed.attempts,
                 cause,
@@ -340,7 +396,8 @@ impl RequestContext<'_> {
         }
     }
 
-    /// Explains a final HTTP status that is not success (retries already spent).
+    /// Explains a final HTTP status that is not success (retries already spent) of a table
+    /// read, which is always a GET.
     pub(crate) fn refusal(
         &self,
         path: &str,
@@ -349,24 +406,19 @@ impl RequestContext<'_> {
         postgrest: Option<Box<PostgrestError>>,
     ) -> SourceError {
         let kind = self.entity_kind.map(str::to_string);
+        let refused = Refused {
+            method: "GET",
+            path,
+            status,
+            attempts,
+            key_label: self.key_label,
+            entity_kind: kind.clone(),
+        };
+        let postgrest = match refused.server_or_key(postgrest) {
+            Ok(error) => return error,
+            Err(postgrest) => postgrest,
+        };
         let code = |c: &str| postgrest.as_ref().is_some_and(|e| e.code_is(c));
-        if status == 429 || status >= 500 {
-            return SourceError::ServerFailure {
-                entity_kind: kind,
-                path: path.to_string(),
-                status,
-                attempts,
-                postgrest,
-            };
-        }
-        if status == 401 || (status == 403 && postgrest.is_none()) {
-            return SourceError::KeyRefused {
-                path: path.to_string(),
-                status,
-                key_label: self.key_label.to_string(),
-                postgrest,
-            };
-        }
         if code("42703") {
             let column = postgrest
                 .as_ref()
@@ -405,6 +457,116 @@ impl RequestContext<'_> {
             status,
             postgrest,
         }
+    }
+}
+
+/// What a function call was for, so that a refusal names the function and what to do.
+#[derive(Debug, Clone)]
+pub(crate) struct RpcContext<'a> {
+    /// `<schema>.<function>`.
+    pub(crate) function: String,
+    pub(crate) key_label: &'a str,
+}
+
+impl RpcContext<'_> {
+    /// Explains a call that failed for good.
+    pub(crate) fn explain(&self, failed: Failed) -> SourceError {
+        let (status, postgrest) = match failed.failure {
+            Failure::Transport { cause } => {
+                return SourceError::Unreachable {
+                    entity_kind: None,
+                    method: failed.method,
+                    path: failed.path,
+                    attempts: failed.attempts,
+                    cause,
+                }
+            }
+            Failure::Status {
+                status, postgrest, ..
+            } => (status, postgrest),
+        };
+        let refused = Refused {
+            method: failed.method,
+            path: &failed.path,
+            status,
+            attempts: failed.attempts,
+            key_label: self.key_label,
+            entity_kind: None,
+        };
+        let postgrest = match refused.server_or_key(postgrest) {
+            Ok(error) => return error,
+            Err(postgrest) => postgrest,
+        };
+        let code = |c: &str| postgrest.as_ref().is_some_and(|e| e.code_is(c));
+        let function = self.function.clone();
+        if status == 403 || code("42501") {
+            SourceError::RpcDenied {
+                function,
+                key_label: self.key_label.to_string(),
+                postgrest,
+            }
+        } else if code("PGRST202") || (status == 404 && postgrest.is_some()) {
+            SourceError::RpcNotFound {
+                function,
+                postgrest,
+            }
+        } else {
+            SourceError::RpcRejected {
+                function,
+                status,
+                postgrest,
+            }
+        }
+    }
+
+    /// A 2xx answer that is not a list of versions.
+    pub(crate) fn answer(&self, path: &str, message: String) -> SourceError {
+        SourceError::RpcAnswer {
+            function: self.function.clone(),
+            path: path.to_string(),
+            message,
+        }
+    }
+}
+
+/// A final non-success status, before it is explained in the terms of what was asked.
+struct Refused<'a> {
+    method: &'static str,
+    path: &'a str,
+    status: u16,
+    attempts: u32,
+    key_label: &'a str,
+    entity_kind: Option<String>,
+}
+
+impl Refused<'_> {
+    /// The refusals every request shares: the server failing (5xx, 429) and the key refused
+    /// (401, or a 403 that is not PostgREST's, which is the gateway's). Anything else is the
+    /// caller's to explain: the body is handed back.
+    fn server_or_key(
+        self,
+        postgrest: Option<Box<PostgrestError>>,
+    ) -> Result<SourceError, Option<Box<PostgrestError>>> {
+        if self.status == 429 || self.status >= 500 {
+            return Ok(SourceError::ServerFailure {
+                entity_kind: self.entity_kind,
+                method: self.method,
+                path: self.path.to_string(),
+                status: self.status,
+                attempts: self.attempts,
+                postgrest,
+            });
+        }
+        if self.status == 401 || (self.status == 403 && postgrest.is_none()) {
+            return Ok(SourceError::KeyRefused {
+                method: self.method,
+                path: self.path.to_string(),
+                status: self.status,
+                key_label: self.key_label.to_string(),
+                postgrest,
+            });
+        }
+        Err(postgrest)
     }
 }
 

@@ -251,3 +251,123 @@ async fn a_first_page_without_a_count_is_refused() {
         .unwrap_err();
     assert!(matches!(err, SourceError::Protocol { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn applied_migrations_post_with_retries_and_page_past_the_row_cap() {
+    let (addr, seen) = serve(vec![
+        canned(503, &[], "upstream busy"),
+        canned(
+            206,
+            &[("content-range", "0-1/3")],
+            r#"["20260102000000","20260101000000"]"#,
+        ),
+        canned(
+            206,
+            &[("content-range", "2-2/3")],
+            r#"[{"version":"20260103000000"}]"#,
+        ),
+    ])
+    .await;
+    let client = SupabaseClient::new(&env(addr, SECRET), &settings(2)).unwrap();
+    let versions = client
+        .applied_migrations("rep_applied_migrations")
+        .await
+        .unwrap();
+    assert_eq!(
+        versions,
+        ["20260101000000", "20260102000000", "20260103000000"]
+    );
+
+    let heads = seen.lock().unwrap().clone();
+    assert_eq!(heads.len(), 3);
+    for head in &heads {
+        let lower = head.to_ascii_lowercase();
+        assert!(lower.contains(&format!("apikey: {}", SECRET.to_ascii_lowercase())));
+        assert!(!lower.contains("authorization:"), "{head}");
+        assert!(lower.contains("content-type: application/json"), "{head}");
+        assert!(lower.contains("content-length: 2"), "{head}");
+        assert!(lower.contains("prefer: count=exact"), "{head}");
+        assert!(!lower.contains("content-profile"), "{head}");
+    }
+    let line = |i: usize| heads[i].lines().next().unwrap().to_string();
+    assert_eq!(line(0), "POST /rest/v1/rpc/rep_applied_migrations HTTP/1.1");
+    assert_eq!(line(1), line(0));
+    assert_eq!(
+        line(2),
+        "POST /rest/v1/rpc/rep_applied_migrations?offset=2 HTTP/1.1"
+    );
+}
+
+#[tokio::test]
+async fn applied_migrations_refusals_say_what_to_do() {
+    let not_found = r#"{"code":"PGRST202","details":"Searched for the function public.rep_applied_migrations without parameters or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.","hint":null,"message":"Could not find the function public.rep_applied_migrations without parameters in the schema cache"}"#;
+    let denied = r#"{"code":"42501","details":null,"hint":null,"message":"permission denied for function rep_applied_migrations"}"#;
+    for (status, body, expect_class, needle) in [
+        (
+            404,
+            not_found,
+            ExitClass::Usage,
+            "fixtures/source/migrations_rpc.sql",
+        ),
+        (
+            403,
+            denied,
+            ExitClass::Usage,
+            "grant EXECUTE on it to service_role only",
+        ),
+        (
+            401,
+            r#"{"message":"Invalid API key"}"#,
+            ExitClass::Usage,
+            "SUPABASE_SERVICE_ROLE_KEY",
+        ),
+        (
+            300,
+            r#"{"code":"PGRST203","details":null,"hint":null,"message":"Could not choose"}"#,
+            ExitClass::Usage,
+            "must take no arguments",
+        ),
+        (
+            200,
+            r#"{"version":"1"}"#,
+            ExitClass::Runtime,
+            "expected a JSON array",
+        ),
+    ] {
+        let (addr, seen) = serve(vec![canned(status, &[], body)]).await;
+        let client = SupabaseClient::new(&env(addr, SECRET), &settings(3)).unwrap();
+        let err = client
+            .applied_migrations("rep_applied_migrations")
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.exit_class(), expect_class, "{text}");
+        assert!(text.contains(needle), "{status}: {text}");
+        assert!(
+            text.contains("public.rep_applied_migrations") || status == 401,
+            "{text}"
+        );
+        assert!(!text.contains(SECRET));
+        assert_eq!(seen.lock().unwrap().len(), 1, "{status} is not retried");
+    }
+
+    // The list moving between two pages is noticed, not merged.
+    let (addr, _) = serve(vec![
+        canned(206, &[("content-range", "0-0/2")], r#"["1"]"#),
+        canned(206, &[("content-range", "1-1/3")], r#"["2"]"#),
+    ])
+    .await;
+    let client = SupabaseClient::new(&env(addr, SECRET), &settings(0)).unwrap();
+    let err = client
+        .applied_migrations("rep_applied_migrations")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SourceError::RpcAnswer { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("changed while they were read"),
+        "{err}"
+    );
+
+    let err = client.applied_migrations("../orders").await.unwrap_err();
+    assert!(matches!(err, SourceError::Setup { .. }), "{err:?}");
+}

@@ -261,6 +261,78 @@ async fn probe_explains_what_is_wrong() {
     );
 }
 
+#[tokio::test]
+async fn applied_migrations_come_through_the_service_role_only_function() {
+    let sandbox = start_sandbox();
+    let url = sandbox.project_url();
+    let applied = query_versions(&sandbox).await;
+    assert_eq!(applied.len(), 3);
+
+    let client = client(&url, &sandbox.keys().secret, 1000);
+    let versions = client
+        .applied_migrations("rep_applied_migrations")
+        .await
+        .unwrap();
+    assert_eq!(versions, applied);
+    let legacy = self::client(&url, &sandbox.keys().service_role_jwt, 1000);
+    assert_eq!(
+        legacy
+            .applied_migrations("rep_applied_migrations")
+            .await
+            .unwrap(),
+        applied
+    );
+
+    // A cap below the number of versions: the client pages on and still gets them all.
+    let capped = extra_server(&sandbox, 2, None);
+    let paged = self::client(&capped.base_url(), &sandbox.keys().secret, 1000);
+    assert_eq!(
+        paged
+            .applied_migrations("rep_applied_migrations")
+            .await
+            .unwrap(),
+        applied
+    );
+    assert_eq!(capped.request_count(), 2);
+
+    let err = client.applied_migrations("no_such_rpc").await.unwrap_err();
+    assert!(
+        matches!(&err, SourceError::RpcNotFound { function, .. } if function == "public.no_such_rpc"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("PGRST202"), "{err}");
+
+    // A function service_role may not execute.
+    sandbox
+        .exec_sql(
+            "CREATE FUNCTION public.locked_versions() RETURNS SETOF text LANGUAGE sql STABLE AS $$ SELECT '1'::text $$; \
+             REVOKE ALL ON FUNCTION public.locked_versions() FROM PUBLIC, anon, authenticated, service_role;",
+        )
+        .unwrap();
+    let err = client
+        .applied_migrations("locked_versions")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SourceError::RpcDenied { .. }), "{err:?}");
+    assert_eq!(err.exit_class(), ExitClass::Usage);
+    assert!(err.to_string().contains("42501"), "{err}");
+}
+
+async fn query_versions(sandbox: &SourceSandbox) -> Vec<String> {
+    let mut conn =
+        sqlx::PgConnection::connect(&sandbox.cluster().superuser_url(sandbox.database()))
+            .await
+            .unwrap();
+    let versions = sqlx::query_scalar(
+        "SELECT version FROM supabase_migrations.schema_migrations ORDER BY version",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    versions
+}
+
 fn write_config(dir: &Path, project_url: &str, key: &str) -> Config {
     let path = dir.join("replication.toml");
     std::fs::write(

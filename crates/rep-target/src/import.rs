@@ -71,20 +71,7 @@ async fn import(
     let run_id = verified.manifest.run_id.clone();
     check_run_id(&run_id)?;
     report.set_run_id(&run_id);
-    report.input(
-        layout,
-        "snapshot",
-        &request.snapshot,
-        &verified.snapshot_digest,
-    );
-    report.input(
-        layout,
-        "manifest",
-        &request.manifest,
-        &verified.manifest_digest,
-    );
-    report.set("snapshot_sha256", &verified.snapshot_digest.sha256);
-    report.set("manifest_sha256", &verified.manifest_digest.sha256);
+    report.record_snapshot(layout, &request.snapshot, &request.manifest, &verified);
     let values = RunValues {
         run_id: run_id.clone(),
         window_start: verified.window.start_text(),
@@ -92,10 +79,6 @@ async fn import(
         snapshot_sha256: verified.snapshot_digest.sha256.clone(),
         manifest_sha256: verified.manifest_digest.sha256.clone(),
     };
-    report.set(
-        "window",
-        json!({"watermark_start": values.window_start, "watermark_end": values.window_end}),
-    );
     let kinds: Vec<String> = verified
         .manifest
         .entity_kinds

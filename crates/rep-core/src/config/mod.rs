@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 pub use api_key::{ApiKey, KeyKind};
 pub use env::{EnvSettings, ENV_PUBLISHABLE_ALIASES};
-pub use replication::{EntityConfig, GateSettings, ReplicationConfig, SourceSettings};
+pub use replication::{
+    EntityConfig, GateSettings, MigrationsSettings, ReplicationConfig, SourceSettings,
+    DEFAULT_MIGRATIONS_RPC,
+};
 pub use target_url::{TargetDbUrl, TlsMode};
 
 use crate::secret::SecretSet;

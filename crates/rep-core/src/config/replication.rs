@@ -14,6 +14,8 @@ pub struct ReplicationConfig {
     pub safety_lag_minutes: u32,
     /// `[gate]`.
     pub gate: GateSettings,
+    /// `[migrations]`, when configured.
+    pub migrations: Option<MigrationsSettings>,
     /// `[entities.<kind>]`, sorted by kind.
     pub entities: Vec<EntityConfig>,
 }
@@ -53,6 +55,24 @@ pub struct GateSettings {
     pub sync_report_required: bool,
 }
 
+/// The function [`MigrationsSettings::rpc`] names unless the config says otherwise.
+pub const DEFAULT_MIGRATIONS_RPC: &str = "rep_applied_migrations";
+
+/// `[migrations]`: the local migrations folder that preflight compares with the versions
+/// applied on the source project.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MigrationsSettings {
+    /// The folder of `<digits>_<name>.sql` files (a checkout's `supabase/migrations`); relative
+    /// to the config file's directory once loaded with [`ReplicationConfig::load`].
+    pub dir: PathBuf,
+    /// The `SECURITY DEFINER` function, exposed through the REST API in the source schema,
+    /// that returns the applied versions; `rep_applied_migrations` by default.
+    pub rpc: String,
+    /// When true (the default), a local migration not applied on the source fails preflight;
+    /// otherwise it warns.
+    pub required: bool,
+}
+
 /// One replicated entity kind.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntityConfig {
@@ -87,8 +107,19 @@ struct RawFile {
     window: RawWindow,
     #[serde(default)]
     gate: GateSettings,
+    migrations: Option<RawMigrations>,
     #[serde(default)]
     entities: BTreeMap<String, RawEntity>,
+}
+
+/// Every field optional, so that a missing `dir` is reported as one problem among the others
+/// rather than as a parse error that hides them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMigrations {
+    dir: Option<PathBuf>,
+    rpc: Option<String>,
+    required: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -129,6 +160,12 @@ impl ReplicationConfig {
             if report.is_relative() {
                 let base = path.parent().unwrap_or(Path::new("."));
                 config.gate.sync_report = Some(base.join(report));
+            }
+        }
+        if let Some(migrations) = &mut config.migrations {
+            if migrations.dir.is_relative() {
+                let base = path.parent().unwrap_or(Path::new("."));
+                migrations.dir = base.join(&migrations.dir);
             }
         }
         Ok(config)
@@ -177,6 +214,26 @@ impl ReplicationConfig {
                 "appears to contain an API key: secrets belong in .env or the environment, never in the config file".into(),
             );
         }
+        let migrations = raw.migrations.and_then(|m| {
+            let rpc = m.rpc.unwrap_or_else(|| DEFAULT_MIGRATIONS_RPC.to_string());
+            if !is_identifier(&rpc) {
+                problem("migrations.rpc".into(), identifier_rule());
+            }
+            match m.dir {
+                Some(dir) if !dir.as_os_str().is_empty() => Some(MigrationsSettings {
+                    dir,
+                    rpc,
+                    required: m.required.unwrap_or(true),
+                }),
+                _ => {
+                    problem(
+                        "migrations.dir".into(),
+                        "is required with [migrations]: name the local supabase/migrations folder, relative to this file".into(),
+                    );
+                    None
+                }
+            }
+        });
         let mut entities = Vec::new();
         for (kind, e) in raw.entities {
             let key = |field: &str| format!("entities.{kind}.{field}");
@@ -225,6 +282,7 @@ impl ReplicationConfig {
             source: raw.source,
             safety_lag_minutes: raw.window.safety_lag_minutes,
             gate: raw.gate,
+            migrations,
             entities,
         })
     }
@@ -309,5 +367,88 @@ columns = ["id"]
         assert!(syntax.to_string().contains("line"), "{syntax}");
         let unknown = ReplicationConfig::parse("[sauce]\n", "r.toml").unwrap_err();
         assert!(unknown.to_string().contains("sauce"), "{unknown}");
+    }
+
+    const ONE_ENTITY: &str =
+        "[entities.customer]\ntable = \"customers\"\nkey = \"id\"\nwatermark = \"updated_at\"\n";
+
+    #[test]
+    fn migrations_are_optional_and_default_to_required() {
+        let none = ReplicationConfig::parse(ONE_ENTITY, "r.toml").unwrap();
+        assert_eq!(none.migrations, None);
+
+        let text = format!("[migrations]\ndir = \"supabase/migrations\"\n{ONE_ENTITY}");
+        let c = ReplicationConfig::parse(&text, "r.toml").unwrap();
+        assert_eq!(
+            c.migrations,
+            Some(MigrationsSettings {
+                dir: PathBuf::from("supabase/migrations"),
+                rpc: DEFAULT_MIGRATIONS_RPC.to_string(),
+                required: true,
+            })
+        );
+
+        let text = format!(
+            "[migrations]\ndir = \"m\"\nrpc = \"applied_versions\"\nrequired = false\n{ONE_ENTITY}"
+        );
+        let m = ReplicationConfig::parse(&text, "r.toml")
+            .unwrap()
+            .migrations
+            .unwrap();
+        assert_eq!((m.rpc.as_str(), m.required), ("applied_versions", false));
+    }
+
+    #[test]
+    fn migrations_problems_are_reported_one_per_mistake() {
+        let text = format!("[migrations]\nrpc = \"public.versions()\"\n{ONE_ENTITY}");
+        let err = ReplicationConfig::parse(&text, "r.toml").unwrap_err();
+        let locations: Vec<_> = err.problems.iter().map(|p| p.location.as_str()).collect();
+        assert_eq!(
+            locations,
+            ["r.toml: migrations.rpc", "r.toml: migrations.dir"]
+        );
+        assert!(err.to_string().contains("plain identifier"), "{err}");
+
+        let text = format!("[migrations]\ndir = \"\"\n{ONE_ENTITY}");
+        let err = ReplicationConfig::parse(&text, "r.toml").unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert_eq!(err.problems[0].location, "r.toml: migrations.dir");
+
+        let text = format!("[migrations]\ndir = \"m\"\nfolder = \"x\"\n{ONE_ENTITY}");
+        let err = ReplicationConfig::parse(&text, "r.toml").unwrap_err();
+        assert!(err.to_string().contains("folder"), "{err}");
+    }
+
+    #[test]
+    fn migrations_dir_is_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("replication.toml");
+        std::fs::write(
+            &path,
+            format!("[migrations]\ndir = \"supabase/migrations\"\n{ONE_ENTITY}"),
+        )
+        .unwrap();
+        let c = ReplicationConfig::load(&path).unwrap();
+        assert_eq!(
+            c.migrations.unwrap().dir,
+            dir.path().join("supabase/migrations")
+        );
+        let absolute = dir.path().join("elsewhere");
+        std::fs::write(
+            &path,
+            format!(
+                "[migrations]\ndir = {:?}\n{ONE_ENTITY}",
+                absolute.display().to_string()
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            ReplicationConfig::load(&path)
+                .unwrap()
+                .migrations
+                .unwrap()
+                .dir,
+            absolute
+        );
     }
 }

@@ -68,6 +68,17 @@ impl ApiError {
         )
     }
 
+    /// PGRST127 for what PostgREST supports and the sandbox does not: a test hitting it
+    /// learns the stand-in's limit rather than meeting a made-up error.
+    pub(crate) fn not_implemented(details: impl std::fmt::Display) -> Self {
+        Self::pgrst(
+            StatusCode::BAD_REQUEST,
+            "PGRST127",
+            "Feature not implemented",
+        )
+        .with_details(format!("rep-sandbox: {details}"))
+    }
+
     /// The gateway's answer for a path outside the routes it proxies.
     pub(crate) fn route_not_found() -> Self {
         Self::new(

@@ -1,11 +1,12 @@
 //! An HTTP stand-in for a Supabase project's REST API: the API gateway's key rules in front
-//! of PostgREST's read path, served on `127.0.0.1` from a thread of its own.
+//! of PostgREST's read path and function calls, served on `127.0.0.1` from a thread of its own.
 
 mod error;
 mod gateway;
 mod prefer;
 mod query;
 mod range;
+mod rpc;
 mod sql;
 
 use std::collections::HashSet;
@@ -16,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, Method, Response, StatusCode, Uri};
 use axum::Router;
@@ -331,10 +332,11 @@ async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response<Body> {
     state.shared.requests.fetch_add(1, Ordering::SeqCst);
     let head_only = method == Method::HEAD;
-    let response = match respond(&state, &method, &uri, &headers).await {
+    let response = match respond(&state, &method, &uri, &headers, &body).await {
         Ok(response) => response,
         Err(err) => err.into_response(Vec::new(), head_only),
     };
@@ -347,6 +349,7 @@ async fn respond(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
+    body: &[u8],
 ) -> Result<Response<Body>, ApiError> {
     let resource = match uri.path().strip_prefix("/rest/v1") {
         Some("") => "",
@@ -354,6 +357,9 @@ async fn respond(
         _ => return Err(ApiError::route_not_found()),
     };
     let auth = gateway::authenticate(headers, &state.keys)?;
+    if let Some(function) = resource.strip_prefix("rpc/") {
+        return rpc::respond(state, &auth, method, function, uri, headers, body).await;
+    }
     if method != Method::GET && method != Method::HEAD {
         return Err(ApiError::pgrst(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -380,37 +386,9 @@ async fn respond(
     }
     inject_fault(state)?;
 
-    let query = query::parse(uri.query().unwrap_or("")).map_err(|err| match err {
-        query::QueryError::Parse { message, details } => {
-            ApiError::pgrst(StatusCode::BAD_REQUEST, "PGRST100", message).with_details(details)
-        }
-        query::QueryError::Unsupported { details } => ApiError::pgrst(
-            StatusCode::BAD_REQUEST,
-            "PGRST127",
-            "Feature not implemented",
-        )
-        .with_details(format!("rep-sandbox: {details}")),
-    })?;
-    let prefs = Preferences::from_headers(headers, &state.timezones);
-    if prefs.handling == Some(Handling::Strict) && !prefs.invalid.is_empty() {
-        return Err(ApiError::pgrst(
-            StatusCode::BAD_REQUEST,
-            "PGRST122",
-            "Invalid preferences given with handling=strict",
-        )
-        .with_details(format!("Invalid preferences: {}", prefs.invalid.join(", "))));
-    }
-    let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let page = range::plan_page(range_header, query.limit, query.offset, state.max_rows).map_err(
-        |err| {
-            ApiError::pgrst(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                "PGRST103",
-                "Requested range not satisfiable",
-            )
-            .with_details(err.details())
-        },
-    )?;
+    let query = parse_query(uri)?;
+    let prefs = preferences(state, headers)?;
+    let page = plan_page(state, headers, &query)?;
     let format = negotiate(headers)?;
 
     let outcome = read(state, &auth, &table, &query, page, &prefs, format).await?;
@@ -460,6 +438,48 @@ async fn respond(
             "PGRSTX00",
             err.to_string(),
         )
+    })
+}
+
+/// The query string, with PostgREST's errors for what does not parse and the sandbox's for
+/// what it does not implement.
+fn parse_query(uri: &Uri) -> Result<query::ReadQuery, ApiError> {
+    query::parse(uri.query().unwrap_or("")).map_err(|err| match err {
+        query::QueryError::Parse { message, details } => {
+            ApiError::pgrst(StatusCode::BAD_REQUEST, "PGRST100", message).with_details(details)
+        }
+        query::QueryError::Unsupported { details } => ApiError::not_implemented(details),
+    })
+}
+
+/// The `Prefer` header; with `handling=strict`, an unknown preference is PGRST122.
+fn preferences(state: &AppState, headers: &HeaderMap) -> Result<Preferences, ApiError> {
+    let prefs = Preferences::from_headers(headers, &state.timezones);
+    if prefs.handling == Some(Handling::Strict) && !prefs.invalid.is_empty() {
+        return Err(ApiError::pgrst(
+            StatusCode::BAD_REQUEST,
+            "PGRST122",
+            "Invalid preferences given with handling=strict",
+        )
+        .with_details(format!("Invalid preferences: {}", prefs.invalid.join(", "))));
+    }
+    Ok(prefs)
+}
+
+/// The rows to answer: `Range` header, `limit`/`offset` and the row cap together.
+fn plan_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &query::ReadQuery,
+) -> Result<Page, ApiError> {
+    let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    range::plan_page(range_header, query.limit, query.offset, state.max_rows).map_err(|err| {
+        ApiError::pgrst(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "PGRST103",
+            "Requested range not satisfiable",
+        )
+        .with_details(err.details())
     })
 }
 

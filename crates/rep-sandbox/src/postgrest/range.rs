@@ -17,6 +17,17 @@ pub(crate) struct Page {
     pub(crate) limit: Option<i64>,
 }
 
+impl Page {
+    /// ` LIMIT … OFFSET …` (or nothing), as `limitOffsetF` renders it.
+    pub(crate) fn limit_offset_sql(&self) -> String {
+        match self.limit {
+            Some(limit) => format!(" LIMIT {limit} OFFSET {}", self.offset),
+            None if self.offset == 0 => String::new(),
+            None => format!(" LIMIT ALL OFFSET {}", self.offset),
+        }
+    }
+}
+
 /// Requests whose range is empty for a reason other than `limit=0` (PGRST103, 416).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RangeError {

@@ -213,14 +213,6 @@ impl ReadPlan<'_> {
         format!(" ORDER BY {}", terms.join(", "))
     }
 
-    fn limit_offset(&self) -> String {
-        match self.page.limit {
-            Some(limit) => format!(" LIMIT {limit} OFFSET {}", self.page.offset),
-            None if self.page.offset == 0 => String::new(),
-            None => format!(" LIMIT ALL OFFSET {}", self.page.offset),
-        }
-    }
-
     /// `SELECT 1 FROM … WHERE …`: what `count=exact` counts and `count=planned` explains.
     pub(crate) fn count_query(&self) -> Statement {
         let (where_sql, binds) = self.where_clause();
@@ -239,7 +231,7 @@ impl ReadPlan<'_> {
             "SELECT {} FROM {table}{where_sql}{}{}",
             self.select_list(),
             self.order_by(),
-            self.limit_offset()
+            self.page.limit_offset_sql()
         );
         let (count_cte, count_column) = match count {
             CountMode::None => (String::new(), "null::bigint".to_string()),

@@ -13,6 +13,10 @@ pub(crate) const PREFER_UTC: &str = "timezone=UTC";
 /// The first page's preferences: the exact count of the window rides on the same request.
 pub(crate) const PREFER_UTC_WITH_COUNT: &str = "count=exact, timezone=UTC";
 
+/// A function call's preferences: the exact count of its rows, so that an answer cut by the
+/// server's row cap is noticed rather than taken for the whole list.
+pub(crate) const PREFER_COUNT: &str = "count=exact";
+
 /// A header value could not be built (a key with characters HTTP forbids).
 #[derive(Debug)]
 pub(crate) struct HeaderProblem(pub(crate) String);
@@ -59,6 +63,17 @@ pub(crate) fn default_headers(key: &ApiKey, schema: &str) -> Result<HeaderMap, H
     Ok(headers)
 }
 
+/// `Content-Profile` for a request with a body: PostgREST picks the schema of a POST from it,
+/// not from the `Accept-Profile` of [`default_headers`]. `None` for `public`, its default.
+pub(crate) fn content_profile(schema: &str) -> Result<Option<HeaderValue>, HeaderProblem> {
+    if schema == "public" {
+        return Ok(None);
+    }
+    HeaderValue::from_str(schema)
+        .map(Some)
+        .map_err(|_| HeaderProblem(format!("schema {schema:?} cannot travel in an HTTP header")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +107,11 @@ mod tests {
         let ua = h[USER_AGENT].to_str().unwrap();
         assert!(ua.starts_with("rep/") && !ua.contains("Mozilla"), "{ua}");
         assert!(!format!("{h:?}").contains("c2lnbmF0dXJl"));
+    }
+
+    #[test]
+    fn a_post_names_its_schema_unless_public() {
+        assert_eq!(content_profile("public").unwrap(), None);
+        assert_eq!(content_profile("api").unwrap().unwrap(), "api");
     }
 }

@@ -1,4 +1,5 @@
-//! PostgREST protocol: headers, query grammar, ranges, retries and keyset paging.
+//! PostgREST protocol: headers, query grammar, ranges, retries, keyset paging and function
+//! calls.
 
 pub(crate) mod auth;
 pub(crate) mod decode;
@@ -6,4 +7,5 @@ pub(crate) mod filter;
 pub(crate) mod paging;
 pub(crate) mod range;
 pub(crate) mod retry;
+pub(crate) mod rpc;
 pub(crate) mod transport;

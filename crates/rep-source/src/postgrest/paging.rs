@@ -39,6 +39,7 @@ pub(crate) async fn read_kind(
             .map_err(|failed| context.explain(failed))?;
         let protocol = |message: String| SourceError::Protocol {
             entity_kind: Some(entity.kind.clone()),
+            method: "GET",
             path: url.path().to_string(),
             message,
         };

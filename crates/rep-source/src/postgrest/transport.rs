@@ -1,15 +1,17 @@
-//! One GET against the REST API, tried again on transient failure.
+//! One request against the REST API (a GET of a table, a POST calling a function), tried again
+//! on transient failure.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use backon::Retryable;
 use rep_core::{now_utc, EnvSettings, SourceSettings};
-use reqwest::header::{HeaderValue, CONTENT_RANGE, RETRY_AFTER};
+use reqwest::header::{HeaderName, HeaderValue, CONTENT_RANGE, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::redirect::Policy;
+use reqwest::Method;
 use url::Url;
 
-use super::auth::{default_headers, HeaderProblem};
+use super::auth::{content_profile, default_headers, HeaderProblem};
 use super::retry;
 use crate::error::PostgrestError;
 
@@ -53,6 +55,8 @@ impl Failure {
 /// A request that failed for good.
 #[derive(Debug)]
 pub(crate) struct Failed {
+    /// `GET` or `POST`.
+    pub(crate) method: &'static str,
     /// URL path (no query) of the request.
     pub(crate) path: String,
     /// Tries made.
@@ -67,6 +71,18 @@ pub(crate) struct Transport {
     http: reqwest::Client,
     base: Url,
     max_retries: u32,
+    /// Sent with every POST; see [`content_profile`].
+    content_profile: Option<HeaderValue>,
+}
+
+/// What one request sends on top of the default headers.
+#[derive(Debug, Clone, Copy)]
+struct Outgoing<'a> {
+    method: &'static str,
+    url: &'a Url,
+    prefer: &'static str,
+    /// A JSON body (POST only).
+    json: Option<&'a [u8]>,
 }
 
 impl Transport {
@@ -83,10 +99,12 @@ impl Transport {
             .redirect(Policy::none())
             .build()
             .map_err(|e| format!("the HTTP client cannot start: {}", chain(&e)))?;
+        let content_profile = content_profile(&settings.schema).map_err(|HeaderProblem(m)| m)?;
         Ok(Transport {
             http,
             base: rest_root(&env.project_url),
             max_retries: settings.max_retries,
+            content_profile,
         })
     }
 
@@ -94,6 +112,13 @@ impl Transport {
     pub(crate) fn table_url(&self, table: &str) -> Url {
         self.base
             .join(table)
+            .expect("a plain identifier is a valid relative URL")
+    }
+
+    /// `<project>/rest/v1/rpc/<function>`.
+    pub(crate) fn rpc_url(&self, function: &str) -> Url {
+        self.base
+            .join(&format!("rpc/{function}"))
             .expect("a plain identifier is a valid relative URL")
     }
 
@@ -106,33 +131,75 @@ impl Transport {
         query: &str,
         prefer: &'static str,
     ) -> Result<Answer, Failed> {
+        self.send("GET", url, query, prefer, None).await
+    }
+
+    /// POSTs the JSON `body` to `url` with `query` and the `Prefer` preferences, retried like
+    /// [`Transport::get`]. Only for calls that change nothing (a function that reads): a POST
+    /// whose answer was lost may have run, and runs again on the retry.
+    pub(crate) async fn post_json(
+        &self,
+        url: &Url,
+        query: &str,
+        prefer: &'static str,
+        body: &[u8],
+    ) -> Result<Answer, Failed> {
+        self.send("POST", url, query, prefer, Some(body)).await
+    }
+
+    async fn send(
+        &self,
+        method: &'static str,
+        url: &Url,
+        query: &str,
+        prefer: &'static str,
+        json: Option<&[u8]>,
+    ) -> Result<Answer, Failed> {
         let mut url = url.clone();
-        url.set_query(Some(query));
+        url.set_query((!query.is_empty()).then_some(query));
         let path = url.path().to_string();
+        let outgoing = Outgoing {
+            method,
+            url: &url,
+            prefer,
+            json,
+        };
         let attempts = AtomicU32::new(0);
         let result = (|| async {
             attempts.fetch_add(1, Ordering::Relaxed);
-            self.once(&url, prefer).await
+            self.once(outgoing).await
         })
         .retry(retry::backoff(self.max_retries))
         .when(Failure::is_retryable)
         .adjust(|failure, next| next.map(|wait| failure.retry_after().unwrap_or(wait)))
         .notify(|failure, wait| {
-            tracing::warn!(path = %path, wait_ms = wait.as_millis() as u64, "source request failed ({}); retrying", describe(failure));
+            tracing::warn!(method, path = %path, wait_ms = wait.as_millis() as u64, "source request failed ({}); retrying", describe(failure));
         })
         .await;
         result.map_err(|failure| Failed {
+            method,
             path: path.clone(),
             attempts: attempts.load(Ordering::Relaxed),
             failure,
         })
     }
 
-    async fn once(&self, url: &Url, prefer: &'static str) -> Result<Answer, Failure> {
-        let response = self
+    async fn once(&self, outgoing: Outgoing<'_>) -> Result<Answer, Failure> {
+        let method =
+            Method::from_bytes(outgoing.method.as_bytes()).expect("GET and POST are methods");
+        let mut request = self
             .http
-            .get(url.clone())
-            .header("Prefer", HeaderValue::from_static(prefer))
+            .request(method, outgoing.url.clone())
+            .header("Prefer", HeaderValue::from_static(outgoing.prefer));
+        if let Some(body) = outgoing.json {
+            request = request
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(body.to_vec());
+            if let Some(profile) = &self.content_profile {
+                request = request.header(HeaderName::from_static("content-profile"), profile);
+            }
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| Failure::Transport { cause: chain(&e) })?;
