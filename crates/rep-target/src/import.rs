@@ -120,19 +120,17 @@ async fn import(
     }
     report.set("target_tls", db.tls_in_use().await?);
 
+    let run = Run {
+        config,
+        layout,
+        db: &db,
+        verified: &verified,
+        values: &values,
+        kinds: &kinds,
+    };
     let outcome = match dry_run {
-        None => {
-            dry_run_step(
-                config, layout, request, report, &db, &verified, &values, &kinds,
-            )
-            .await
-        }
-        Some(dry_run) => {
-            apply_step(
-                config, layout, report, &db, &verified, &values, &kinds, &dry_run,
-            )
-            .await
-        }
+        None => dry_run_step(&run, report, &request.snapshot).await,
+        Some(dry_run) => apply_step(&run, report, &dry_run).await,
     };
     db.close().await;
     outcome
@@ -311,17 +309,29 @@ fn matching_dry_run(
     Ok(doc)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What both modes work on once the snapshot is verified and the target reached.
+struct Run<'a> {
+    config: &'a Config,
+    layout: &'a ContextLayout,
+    db: &'a TargetDb,
+    verified: &'a VerifiedSnapshot,
+    values: &'a RunValues,
+    kinds: &'a [String],
+}
+
 async fn dry_run_step(
-    config: &Config,
-    layout: &ContextLayout,
-    request: &ImportRequest,
+    run: &Run<'_>,
     report: &mut Report,
-    db: &TargetDb,
-    verified: &VerifiedSnapshot,
-    values: &RunValues,
-    kinds: &[String],
+    snapshot: &Path,
 ) -> Result<String, StepFailure> {
+    let Run {
+        config,
+        layout,
+        db,
+        verified,
+        values,
+        kinds,
+    } = *run;
     let plan = db.plan_read_only(kinds, &verified.rows).await?;
     report.set("plan", &plan);
     report.set("plan_totals", totals(&plan));
@@ -351,11 +361,7 @@ async fn dry_run_step(
         },
         &verified.rows,
     );
-    let dir = request
-        .snapshot
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let dir = snapshot.parent().map(Path::to_path_buf).unwrap_or_default();
     let path = dir.join(audit_sql_name(&values.run_id));
     let digest = write_atomic(&path, script.as_bytes(), &config.secrets)
         .map_err(|e| StepFailure::new(ExitClass::Runtime, e.to_string()))?;
@@ -377,17 +383,19 @@ async fn dry_run_step(
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn apply_step(
-    config: &Config,
-    layout: &ContextLayout,
+    run: &Run<'_>,
     report: &mut Report,
-    db: &TargetDb,
-    verified: &VerifiedSnapshot,
-    values: &RunValues,
-    kinds: &[String],
     dry_run: &ReportDoc,
 ) -> Result<String, StepFailure> {
+    let Run {
+        layout,
+        db,
+        verified,
+        values,
+        kinds,
+        ..
+    } = *run;
     let dry_run_plan: Option<Plan> = dry_run
         .value
         .get("plan")
@@ -406,7 +414,7 @@ async fn apply_step(
     };
     let applied = match apply(db, values, kinds, &verified.rows, metadata).await {
         Ok(applied) => applied,
-        Err(e) => return Err(apply_failed(config, layout, report, db, values, e).await),
+        Err(e) => return Err(apply_failed(run, report, e).await),
     };
 
     report.set("plan", &applied.plan);
@@ -437,14 +445,14 @@ async fn apply_step(
 
 /// The transaction is gone (rolled back) when this runs. Refusals wrote nothing and are not
 /// recorded; real failures are, in a short transaction of their own.
-async fn apply_failed(
-    config: &Config,
-    layout: &ContextLayout,
-    report: &mut Report,
-    db: &TargetDb,
-    values: &RunValues,
-    error: TargetError,
-) -> StepFailure {
+async fn apply_failed(run: &Run<'_>, report: &mut Report, error: TargetError) -> StepFailure {
+    let Run {
+        config,
+        layout,
+        db,
+        values,
+        ..
+    } = *run;
     let message = error.to_string();
     match &error {
         TargetError::ApplyBusy | TargetError::RunClosed { .. } => {}
