@@ -23,6 +23,10 @@ rep-reconcile *ARGS:
 rep-go-no-go *ARGS:
     {{bin}} rep-go-no-go -- {{ARGS}}
 
+# Containment: undo one applied run exactly (--run-id … --reason …)
+rep-rollback *ARGS:
+    {{bin}} rep-rollback -- {{ARGS}}
+
 # The whole runbook on local demo data (sandbox PostgreSQL + PostgREST-protocol source)
 demo:
     cargo run --release --bin rep-demo

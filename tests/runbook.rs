@@ -442,24 +442,35 @@ fn apply_without_a_ready_preflight_is_refused() {
     assert!(!import.flag("success"));
 }
 
-/// One `error:` line on stderr, naming `needle`, and the documented exit code.
+/// The documented exit code and one line naming `needle`: a negative verdict or refusal
+/// (exit 1) is the single stdout line; any other failure is the single `error:` line on stderr.
 fn assert_one_error_line(run: &rep_sandbox::StepRun, code: i32, needle: &str) {
     assert_eq!(
         run.exit_code, code,
         "{}: {}{}",
         run.command_line, run.stdout, run.stderr
     );
-    let errors: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect();
-    assert_eq!(errors.len(), 1, "{}: {}", run.command_line, run.stderr);
+    let lines: Vec<&str> = if code == 1 {
+        run.stdout.lines().collect()
+    } else {
+        run.stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .collect()
+    };
+    assert_eq!(
+        lines.len(),
+        1,
+        "{}: {}{}",
+        run.command_line,
+        run.stdout,
+        run.stderr
+    );
     assert!(
-        errors[0].contains(needle),
+        lines[0].contains(needle),
         "{}: {:?} lacks {needle:?}",
         run.command_line,
-        errors[0]
+        lines[0]
     );
 }
 
@@ -595,6 +606,82 @@ fn after_go_tampered_evidence_and_target_drift_are_caught_and_contained() {
     let gate = report(&demo, Step::GoNoGo);
     assert_eq!(gate.str("decision"), Some("NO-GO"));
     assert_eq!(gate.value["promotion_window_open"], false);
+
+    // Even with the earlier, clean reconcile report the contained run stays NO-GO (and that
+    // report's reconciliation.json has since been rewritten, which the gate also sees).
+    let run = run_gate(gate_args(&reports[3]));
+    assert_one_error_line(&run, 3, "run_not_contained");
+
+    // Rollback refuses to undo a run whose rows changed since it was applied (the drift)...
+    let rollback = |id: &str| {
+        demo.run_step(
+            &bins,
+            "rep-rollback",
+            &["--run-id", id, "--reason", "operator drill"],
+        )
+        .unwrap()
+    };
+    let run = rollback(&run_id);
+    assert_one_error_line(&run, 1, "changed since it was applied");
+
+    // ...and undoes a clean run exactly: the first window's rows go, the second's stay.
+    let counts_by_window = || -> (i64, i64) {
+        rt().block_on(async {
+            let mut target = PgConnection::connect(&demo.target.db_url()).await.unwrap();
+            sqlx::query_as(
+                "SELECT count(*) FILTER (WHERE source_watermark < '2026-03-02T00:00:00Z'), \
+                        count(*) FILTER (WHERE source_watermark >= '2026-03-02T00:00:00Z') \
+                 FROM public.replicated_entities_v1",
+            )
+            .fetch_one(&mut target)
+            .await
+            .unwrap()
+        })
+    };
+    let (first_rows, second_rows) = counts_by_window();
+    assert!(
+        first_rows >= 10_000 && second_rows > 0,
+        "{first_rows} {second_rows}"
+    );
+    let first_run = first.run_id.clone().unwrap();
+    let run = rollback(&first_run);
+    assert_eq!(run.exit_code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains(&format!("{first_rows} inserted rows deleted")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(counts_by_window(), (0, second_rows));
+    let status: String = rt().block_on(async {
+        let mut target = PgConnection::connect(&demo.target.db_url()).await.unwrap();
+        sqlx::query_scalar("SELECT status FROM public.replication_runs_v1 WHERE run_id = $1")
+            .bind(&first_run)
+            .fetch_one(&mut target)
+            .await
+            .unwrap()
+    });
+    assert_eq!(status, "rolled_back");
+    let run = rollback(&first_run);
+    assert_one_error_line(&run, 1, "already rolled back");
+    let first_dir = first.evidence_dir.clone().unwrap();
+    let (snapshot, manifest) = (
+        rel(&first_dir.join("snapshot.csv")),
+        rel(&first_dir.join("manifest.json")),
+    );
+    let run = demo
+        .run_step(
+            &bins,
+            "rep-import",
+            &["--snapshot", &snapshot, "--manifest", &manifest, "--apply"],
+        )
+        .unwrap();
+    assert_eq!(
+        run.exit_code, 1,
+        "a rolled-back run must never be applied again: {}{}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(counts_by_window(), (0, second_rows));
 }
 
 #[test]

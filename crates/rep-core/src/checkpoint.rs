@@ -29,7 +29,56 @@ pub struct Containment {
     pub facts: Value,
 }
 
+/// A checkpoint found on disk.
+#[derive(Debug, Clone)]
+pub struct RecordedCheckpoint {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its `containment_reason`.
+    pub reason: String,
+    /// Its `step`.
+    pub step: String,
+}
+
 impl Containment {
+    /// Every checkpoint that contained `run_id`, oldest first. A contained run stays `NO-GO`:
+    /// only a new complete cycle (a new run) can pass the gate again.
+    pub fn recorded_for(
+        layout: &ContextLayout,
+        run_id: &str,
+    ) -> std::io::Result<Vec<RecordedCheckpoint>> {
+        let mut found = Vec::new();
+        let entries = match std::fs::read_dir(layout.checkpoints_dir()) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let path = entry?.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let Ok(doc) = serde_json::from_slice::<Value>(&std::fs::read(&path)?) else {
+                continue;
+            };
+            if doc.get("run_id").and_then(Value::as_str) == Some(run_id) {
+                let text = |k: &str| {
+                    doc.get(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                found.push(RecordedCheckpoint {
+                    reason: text("containment_reason"),
+                    step: text("step"),
+                    path,
+                });
+            }
+        }
+        found.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(found)
+    }
+
     /// Writes the checkpoint; the decision stays `NO-GO` until a new complete cycle.
     pub fn write(
         &self,

@@ -44,7 +44,7 @@ mod window;
 
 pub use atomic::{write_atomic, ArtefactError, AtomicFile};
 pub use canonical::{canonical_json, canonicalize, row_hash};
-pub use checkpoint::{Containment, CHECKPOINT_STATUS};
+pub use checkpoint::{Containment, RecordedCheckpoint, CHECKPOINT_STATUS};
 pub use config::{
     secrets_from_environment, ApiKey, Config, ConfigError, ConfigProblem, EntityConfig,
     EnvSettings, GateSettings, KeyKind, MigrationsSettings, ReplicationConfig, SourceSettings,

@@ -16,7 +16,7 @@ use crate::stamp::{file_stamp, now_utc, utc_micros};
 /// Version of the report envelope.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
-/// The five runbook steps.
+/// The five runbook steps, and the rollback that undoes an applied run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     /// 1: `rep-preflight`.
@@ -29,6 +29,8 @@ pub enum Step {
     Reconcile,
     /// 5: `rep-go-no-go`.
     GoNoGo,
+    /// Containment: `rep-rollback` undoes an applied run exactly.
+    Rollback,
 }
 
 impl Step {
@@ -40,6 +42,7 @@ impl Step {
             Step::Import => "replication-v1-import",
             Step::Reconcile => "replication-v1-reconcile",
             Step::GoNoGo => "replication-v1-go-no-go",
+            Step::Rollback => "replication-v1-rollback",
         }
     }
 
@@ -51,6 +54,7 @@ impl Step {
             Step::Import => "rep-import",
             Step::Reconcile => "rep-reconcile",
             Step::GoNoGo => "rep-go-no-go",
+            Step::Rollback => "rep-rollback",
         }
     }
 }

@@ -69,6 +69,7 @@ pub fn run_go_no_go(
 
     let mut checks = verdict_checks(&reports);
     checks.extend(chain_checks(&reports));
+    checks.push(containment_check(layout, &run_id));
     let tampered = evidence_check(layout, &reports);
     let integrity_failed = tampered.failed();
     checks.push(tampered);
@@ -260,6 +261,38 @@ fn chain_checks(r: &Reports) -> Vec<Check> {
             },
         ),
     ]
+}
+
+/// A run contained at any step (anomalia, integrity, rollback, an earlier `NO-GO`) stays
+/// `NO-GO`, even when its four reports look fine: only a new complete cycle can pass.
+fn containment_check(layout: &ContextLayout, run_id: &str) -> Check {
+    const NAME: &str = "run_not_contained";
+    match Containment::recorded_for(layout, run_id) {
+        Ok(found) if found.is_empty() => Check::pass(
+            NAME,
+            format!("no containment checkpoint names run {run_id}"),
+        ),
+        Ok(found) => Check::fail(
+            NAME,
+            format!(
+                "run {run_id} was contained ({}): start a new complete cycle",
+                found
+                    .iter()
+                    .map(|c| format!(
+                        "{} at {} in {}",
+                        c.reason,
+                        c.step,
+                        layout.display_path(&c.path)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        ),
+        Err(e) => Check::fail(
+            NAME,
+            format!("cannot read {}: {e}", layout.checkpoints_dir().display()),
+        ),
+    }
 }
 
 fn join(items: impl Iterator<Item = String>) -> String {
