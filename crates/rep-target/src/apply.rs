@@ -109,16 +109,12 @@ pub(crate) async fn apply(
         .keys()
         .map(|k| (k.clone(), KindApplied::default()))
         .collect();
-    let mut start = 0;
-    while start < rows.len() {
-        let kind = rows[start].entity_kind.as_str();
-        let end = rows[start..]
-            .iter()
-            .position(|r| r.entity_kind != kind)
-            .map_or(rows.len(), |n| start + n);
+    // Snapshot rows are grouped by kind, so each group is one kind's rows.
+    for group in rows.chunk_by(|a, b| a.entity_kind == b.entity_kind) {
+        let kind = group[0].entity_kind.as_str();
         let kind_ctx = ctx.kind(kind);
         let entry = applied.entry(kind.to_string()).or_default();
-        for chunk in rows[start..end].chunks(BATCH) {
+        for chunk in group.chunks(BATCH) {
             let column = |f: fn(&SnapshotRow) -> &str| chunk.iter().map(f).collect::<Vec<_>>();
             let (inserted, updated): (i64, i64) = sqlx::query_as(&upsert)
                 .bind(column(|r| &r.entity_kind))
@@ -132,7 +128,6 @@ pub(crate) async fn apply(
             entry.inserted += inserted as u64;
             entry.updated += updated as u64;
         }
-        start = end;
     }
 
     for (kind, done) in applied.iter_mut() {

@@ -87,20 +87,15 @@ BEGIN;
     out.push_str(sql::REGISTER_RUN);
     out.push_str(";\n");
 
-    let mut start = 0;
-    while start < rows.len() {
-        let kind = rows[start].entity_kind.as_str();
-        let end = rows[start..]
-            .iter()
-            .position(|r| r.entity_kind != kind)
-            .map_or(rows.len(), |n| start + n);
+    // Snapshot rows are grouped by kind, so each group is one kind's rows.
+    for group in rows.chunk_by(|a, b| a.entity_kind == b.entity_kind) {
         let _ = writeln!(
             out,
             "\n-- entity kind {}: {} rows",
-            comment_safe(kind),
-            end - start
+            comment_safe(&group[0].entity_kind),
+            group.len()
         );
-        for chunk in rows[start..end].chunks(ROWS_PER_STATEMENT) {
+        for chunk in group.chunks(ROWS_PER_STATEMENT) {
             let mut input = String::from("    VALUES\n");
             for (i, r) in chunk.iter().enumerate() {
                 let sep = if i + 1 == chunk.len() { "" } else { "," };
@@ -117,7 +112,6 @@ BEGIN;
             out.push_str(&sql::upsert(input.trim_end()));
             out.push_str(";\n");
         }
-        start = end;
     }
 
     out.push('\n');
