@@ -1,12 +1,11 @@
 //! The Supabase REST client: one project, one schema, the server key.
 
 use rep_core::{EntityConfig, EnvSettings, SourceSettings, Window};
-use serde_json::Value;
 
 use crate::error::{RequestContext, RpcContext, SourceError};
 use crate::postgrest::auth::PREFER_UTC;
 use crate::postgrest::filter::{encode_query, probe_query};
-use crate::postgrest::paging::read_kind;
+use crate::postgrest::paging::{get_rows, read_kind};
 use crate::postgrest::rpc::applied_versions;
 use crate::postgrest::transport::Transport;
 use crate::source::{KindRead, RowSink, RowSource};
@@ -115,19 +114,9 @@ impl RowSource for SupabaseClient {
     async fn probe(&self, entity: &EntityConfig) -> Result<(), SourceError> {
         let url = self.transport.table_url(&entity.table);
         let context = self.context(entity);
-        let answer = self
-            .transport
-            .get(&url, &encode_query(&probe_query(entity)), PREFER_UTC)
-            .await
-            .map_err(|failed| context.explain(failed))?;
-        let protocol = |message: String| SourceError::Protocol {
-            entity_kind: Some(entity.kind.clone()),
-            method: "GET",
-            path: url.path().to_string(),
-            message,
-        };
-        let rows: Vec<Value> = serde_json::from_slice(&answer.body)
-            .map_err(|e| protocol(format!("the body is not a JSON array of rows: {e}")))?;
+        let query = encode_query(&probe_query(entity));
+        let (_, rows) =
+            get_rows(&self.transport, &context, entity, &url, &query, PREFER_UTC).await?;
         // An empty table proves only that the columns parse; a row proves they come back.
         if let Some(row) = rows.first() {
             for column in [&entity.key, &entity.watermark] {

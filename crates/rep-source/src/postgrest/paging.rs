@@ -11,12 +11,13 @@ use std::collections::HashSet;
 use rep_core::{EntityConfig, Window};
 use serde_json::Value;
 use time::OffsetDateTime;
+use url::Url;
 
 use super::auth::{PREFER_UTC, PREFER_UTC_WITH_COUNT};
 use super::decode::decode_row;
 use super::filter::{encode_query, page_query, Cursor};
 use super::range::parse_content_range;
-use super::transport::Transport;
+use super::transport::{Answer, Transport};
 use crate::error::{RequestContext, SourceError};
 use crate::source::{KindRead, RowSink};
 
@@ -33,16 +34,7 @@ pub(crate) async fn read_kind(
     let mut pager = Pager::new(entity, window, page_size);
     loop {
         let (query, prefer) = pager.next_request();
-        let answer = transport
-            .get(&url, &query, prefer)
-            .await
-            .map_err(|failed| context.explain(failed))?;
-        let protocol = |message: String| SourceError::Protocol {
-            entity_kind: Some(entity.kind.clone()),
-            method: "GET",
-            path: url.path().to_string(),
-            message,
-        };
+        let (answer, rows) = get_rows(transport, context, entity, &url, &query, prefer).await?;
         if pager.is_first() {
             let total = answer
                 .content_range
@@ -50,15 +42,13 @@ pub(crate) async fn read_kind(
                 .and_then(parse_content_range)
                 .and_then(|r| r.total)
                 .ok_or_else(|| {
-                    protocol(format!(
+                    protocol_error(entity, &url, format!(
                         "HTTP {} without an exact count in Content-Range ({:?}) although Prefer: count=exact was sent",
                         answer.status, answer.content_range
                     ))
                 })?;
             pager.set_server_count(total);
         }
-        let rows: Vec<Value> = serde_json::from_slice(&answer.body)
-            .map_err(|e| protocol(format!("the body is not a JSON array of rows: {e}")))?;
         if pager.accept(rows, sink)? == PageEnd::Empty {
             break;
         }
@@ -71,6 +61,39 @@ pub(crate) async fn read_kind(
         );
     }
     pager.finish()
+}
+
+/// One GET of `entity`'s rows: the answer (for its headers) and the body parsed as JSON rows,
+/// numbers kept exact. A request that failed for good is explained with the entity's context.
+pub(crate) async fn get_rows(
+    transport: &Transport,
+    context: &RequestContext<'_>,
+    entity: &EntityConfig,
+    url: &Url,
+    query: &str,
+    prefer: &'static str,
+) -> Result<(Answer, Vec<Value>), SourceError> {
+    let answer = transport
+        .get(url, query, prefer)
+        .await
+        .map_err(|failed| context.explain(failed))?;
+    let rows = serde_json::from_slice(&answer.body).map_err(|e| {
+        protocol_error(
+            entity,
+            url,
+            format!("the body is not a JSON array of rows: {e}"),
+        )
+    })?;
+    Ok((answer, rows))
+}
+
+fn protocol_error(entity: &EntityConfig, url: &Url, message: String) -> SourceError {
+    SourceError::Protocol {
+        entity_kind: Some(entity.kind.clone()),
+        method: "GET",
+        path: url.path().to_string(),
+        message,
+    }
 }
 
 /// Whether a page had rows.
