@@ -76,20 +76,15 @@ pub fn run_go_no_go(
 
     let go = checks.iter().all(|c| !c.failed());
     let decision = if go { GO } else { NO_GO };
-    let unclassified = reports
-        .reconcile
-        .count("unclassified_anomaly_count")
-        .unwrap_or(u64::MAX);
+    // A reconcile report without the counter cannot vouch for a clean streak.
+    let unclassified = reports.reconcile.count("unclassified_anomaly_count");
     let (streak, streak_clean) = go_streak(layout, go, &run_id, unclassified);
     let window_open = streak >= PROMOTION_GO_CYCLES && streak_clean;
 
     report.set("decision", decision);
     report.set("checks", &checks);
     report.set("snapshot_sha256", reports.export.str("snapshot_sha256"));
-    report.set(
-        "unclassified_anomaly_count",
-        unclassified.min(i64::MAX as u64),
-    );
+    report.set("unclassified_anomaly_count", unclassified);
     report.set("consecutive_go_cycles", streak);
     report.set("promotion_window_open", window_open);
     report.set(
@@ -334,12 +329,17 @@ fn evidence_check(layout: &ContextLayout, r: &Reports) -> Check {
 
 /// Consecutive `GO` cycles ending with this one, counted over distinct runs, and whether
 /// none of them carried an unclassified anomaly.
-fn go_streak(layout: &ContextLayout, go: bool, run_id: &str, unclassified: u64) -> (usize, bool) {
+fn go_streak(
+    layout: &ContextLayout,
+    go: bool,
+    run_id: &str,
+    unclassified: Option<u64>,
+) -> (usize, bool) {
     if !go {
-        return (0, unclassified == 0);
+        return (0, unclassified == Some(0));
     }
     let mut runs = BTreeSet::from([run_id.to_string()]);
-    let mut clean = unclassified == 0;
+    let mut clean = unclassified == Some(0);
     let earlier = layout.reports_of(Step::GoNoGo).unwrap_or_default();
     for path in earlier.iter().rev() {
         let Ok(doc) = ReportDoc::read(path, Step::GoNoGo) else {

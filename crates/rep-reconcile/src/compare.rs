@@ -14,6 +14,9 @@ pub(crate) const RULE_TARGET_NEWER: &str = "target_newer_than_snapshot";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Finding {
     pub entity_id: String,
+    /// The rule that explains an expected difference; `None` for an anomaly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
     pub detail: String,
 }
 
@@ -29,6 +32,19 @@ pub(crate) struct KindReconciliation {
     pub only_source_unexpected: Vec<Finding>,
     pub only_target_unexpected: Vec<Finding>,
     pub expected_differences: Vec<Finding>,
+}
+
+impl KindReconciliation {
+    /// Every finding list under the name the evidence uses for it.
+    pub(crate) fn categories(&self) -> [(&'static str, &[Finding]); 5] {
+        [
+            ("entity_kind_drift", &self.entity_kind_drift),
+            ("content_drift", &self.content_drift),
+            ("only_source_unexpected", &self.only_source_unexpected),
+            ("only_target_unexpected", &self.only_target_unexpected),
+            ("expected_differences", &self.expected_differences),
+        ]
+    }
 }
 
 /// What the target holds for one kind: rows whose watermark lies in the window, rows of the
@@ -82,10 +98,12 @@ pub(crate) fn compare_kind(
             None => match other_kinds.get(id) {
                 Some(kind) => result.entity_kind_drift.push(Finding {
                     entity_id: id.to_string(),
+                    rule: None,
                     detail: format!("the snapshot has it as {entity_kind}, the target as {kind}"),
                 }),
                 None => result.only_source_unexpected.push(Finding {
                     entity_id: id.to_string(),
+                    rule: None,
                     detail: "in the snapshot, absent from the target".to_string(),
                 }),
             },
@@ -94,6 +112,7 @@ pub(crate) fn compare_kind(
     for (id, t) in in_window {
         result.only_target_unexpected.push(Finding {
             entity_id: id.to_string(),
+            rule: None,
             detail: format!(
                 "in the target (watermark {}, last run {}), absent from the snapshot",
                 t.source_watermark, t.last_run_id
@@ -108,6 +127,7 @@ fn compare_row(row: &SnapshotRow, t: &TargetRow, result: &mut KindReconciliation
     if !t.jsonb_consistent || !t.hash_consistent {
         result.content_drift.push(Finding {
             entity_id: id,
+            rule: None,
             detail: "the target row is inconsistent: its jsonb payload or row_hash no longer matches its canonical payload".to_string(),
         });
         return;
@@ -118,14 +138,16 @@ fn compare_row(row: &SnapshotRow, t: &TargetRow, result: &mut KindReconciliation
     } else if t.source_watermark > row.watermark {
         result.expected_differences.push(Finding {
             entity_id: id,
+            rule: Some(RULE_TARGET_NEWER),
             detail: format!(
-                "{RULE_TARGET_NEWER}: the target holds watermark {} (run {}), newer than the snapshot's {}",
+                "the target holds watermark {} (run {}), newer than the snapshot's {}",
                 t.source_watermark, t.last_run_id, row.watermark
             ),
         });
     } else {
         result.content_drift.push(Finding {
             entity_id: id,
+            rule: None,
             detail: format!(
                 "content differs: snapshot row_hash {} at {}, target row_hash {} at {}",
                 row.row_hash, row.watermark, t.row_hash, t.source_watermark
@@ -195,9 +217,8 @@ mod tests {
         let ids = |v: &Vec<Finding>| v.iter().map(|f| f.entity_id.clone()).collect::<Vec<_>>();
         assert_eq!(ids(&r.content_drift), ["2", "6"]);
         assert_eq!(ids(&r.expected_differences), ["3"]);
-        assert!(r.expected_differences[0]
-            .detail
-            .starts_with(RULE_TARGET_NEWER));
+        assert_eq!(r.expected_differences[0].rule, Some(RULE_TARGET_NEWER));
+        assert!(r.content_drift.iter().all(|f| f.rule.is_none()));
         assert_eq!(ids(&r.entity_kind_drift), ["4"]);
         assert_eq!(ids(&r.only_source_unexpected), ["5"]);
         assert_eq!(ids(&r.only_target_unexpected), ["9"]);

@@ -95,15 +95,15 @@ async fn reconcile(
     let db = TargetDb::connect(&config.env.target_db, &config.secrets).await?;
     let kinds = compare_all(&db, &verified).await?;
 
+    let totals = Totals::of(&kinds);
     let evidence_path = evidence_dir(&request.snapshot).join("reconciliation.json");
-    let evidence = reconciliation_document(&verified, &kinds);
+    let evidence = reconciliation_document(&verified, &kinds, &totals);
     let mut bytes = serde_json::to_vec_pretty(&evidence).expect("serializable");
     bytes.push(b'\n');
     let digest = write_atomic(&evidence_path, &bytes, &config.secrets)
         .map_err(|e| StepFailure::new(ExitClass::Runtime, e.to_string()))?;
     report.output(layout, "reconciliation", &evidence_path, &digest);
 
-    let totals = Totals::of(&kinds);
     for (key, value) in totals.fields() {
         report.set(key, value);
     }
@@ -278,34 +278,32 @@ impl Totals {
     }
 }
 
-fn ids(findings: &[Finding]) -> Vec<&str> {
-    findings
-        .iter()
-        .take(SAMPLE_LIMIT)
-        .map(|f| f.entity_id.as_str())
-        .collect()
-}
-
+/// Per kind, the same counters as the totals.
 fn per_kind_fields(kinds: &[KindReconciliation]) -> Value {
     kinds
         .iter()
         .map(|k| {
             (
                 k.entity_kind.clone(),
-                json!({
-                    "snapshot_rows": k.snapshot_rows,
-                    "target_rows_in_window": k.target_rows_in_window,
-                    "matched_rows": k.matched,
-                    "entity_kind_drift_count": k.entity_kind_drift.len(),
-                    "content_drift_count": k.content_drift.len(),
-                    "only_source_unexpected_ids": k.only_source_unexpected.len(),
-                    "only_target_unexpected_ids": k.only_target_unexpected.len(),
-                    "expected_difference_count": k.expected_differences.len(),
-                }),
+                Totals::of(std::slice::from_ref(k)).as_json(),
             )
         })
         .collect::<serde_json::Map<_, _>>()
         .into()
+}
+
+/// Per kind and category, the first [`SAMPLE_LIMIT`] findings rendered by `each`.
+fn sampled(
+    kind: &KindReconciliation,
+    each: impl Fn(&Finding) -> Value,
+) -> serde_json::Map<String, Value> {
+    kind.categories()
+        .into_iter()
+        .map(|(name, findings)| {
+            let shown: Vec<Value> = findings.iter().take(SAMPLE_LIMIT).map(&each).collect();
+            (name.to_string(), shown.into())
+        })
+        .collect()
 }
 
 fn samples(kinds: &[KindReconciliation]) -> Value {
@@ -314,13 +312,7 @@ fn samples(kinds: &[KindReconciliation]) -> Value {
         .map(|k| {
             (
                 k.entity_kind.clone(),
-                json!({
-                    "entity_kind_drift": ids(&k.entity_kind_drift),
-                    "content_drift": ids(&k.content_drift),
-                    "only_source_unexpected": ids(&k.only_source_unexpected),
-                    "only_target_unexpected": ids(&k.only_target_unexpected),
-                    "expected_differences": ids(&k.expected_differences),
-                }),
+                sampled(k, |f| f.entity_id.clone().into()).into(),
             )
         })
         .collect::<serde_json::Map<_, _>>()
@@ -332,20 +324,34 @@ fn expected_list(kinds: &[KindReconciliation]) -> Vec<Value> {
         .iter()
         .flat_map(|k| {
             k.expected_differences.iter().take(SAMPLE_LIMIT).map(move |f| {
-                let rule = f.detail.split(':').next().unwrap_or_default();
-                json!({"entity_kind": k.entity_kind, "entity_id": f.entity_id, "rule": rule, "detail": f.detail})
+                json!({"entity_kind": k.entity_kind, "entity_id": f.entity_id, "rule": f.rule, "detail": f.detail})
             })
         })
         .collect()
 }
 
-fn reconciliation_document(verified: &VerifiedSnapshot, kinds: &[KindReconciliation]) -> Value {
-    let totals = Totals::of(kinds);
+fn reconciliation_document(
+    verified: &VerifiedSnapshot,
+    kinds: &[KindReconciliation],
+    totals: &Totals,
+) -> Value {
     let classification = if totals.unexplained() == 0 {
         CLASSIFICATION_OK
     } else {
         CLASSIFICATION_ANOMALIA
     };
+    let per_kind: Vec<Value> = kinds
+        .iter()
+        .map(|k| {
+            let mut entry = sampled(k, |f| serde_json::to_value(f).expect("serializable"));
+            entry.insert("entity_kind".into(), k.entity_kind.clone().into());
+            entry.insert(
+                "counts".into(),
+                Totals::of(std::slice::from_ref(k)).as_json(),
+            );
+            entry.into()
+        })
+        .collect();
     json!({
         "reconciliation": "replication-v1-reconciliation",
         "schema_version": 1,
@@ -355,16 +361,6 @@ fn reconciliation_document(verified: &VerifiedSnapshot, kinds: &[KindReconciliat
         "classification": classification,
         "totals": totals.as_json(),
         "sample_limit": SAMPLE_LIMIT,
-        "entity_kinds": kinds.iter().map(|k| json!({
-            "entity_kind": k.entity_kind,
-            "snapshot_rows": k.snapshot_rows,
-            "target_rows_in_window": k.target_rows_in_window,
-            "matched_rows": k.matched,
-            "entity_kind_drift": &k.entity_kind_drift[..k.entity_kind_drift.len().min(SAMPLE_LIMIT)],
-            "content_drift": &k.content_drift[..k.content_drift.len().min(SAMPLE_LIMIT)],
-            "only_source_unexpected": &k.only_source_unexpected[..k.only_source_unexpected.len().min(SAMPLE_LIMIT)],
-            "only_target_unexpected": &k.only_target_unexpected[..k.only_target_unexpected.len().min(SAMPLE_LIMIT)],
-            "expected_differences": &k.expected_differences[..k.expected_differences.len().min(SAMPLE_LIMIT)],
-        })).collect::<Vec<_>>(),
+        "entity_kinds": per_kind,
     })
 }

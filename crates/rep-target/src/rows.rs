@@ -108,39 +108,4 @@ impl TargetDb {
         }
         Ok(pairs)
     }
-
-    /// For each `(entity_id, canonical_payload)`, whether the target's `payload` equals the
-    /// given payload as `jsonb` values (compared by PostgreSQL: key order, whitespace and
-    /// number spelling do not matter). An id absent from the target compares `false`; a
-    /// payload that is not JSON fails the whole call.
-    pub async fn payloads_equal_jsonb(
-        &self,
-        entity_kind: &str,
-        pairs: &[(String, String)],
-    ) -> Result<Vec<(String, bool)>, TargetError> {
-        let mut out = Vec::with_capacity(pairs.len());
-        for chunk in pairs.chunks(BATCH) {
-            let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
-            let payloads: Vec<&str> = chunk.iter().map(|(_, p)| p.as_str()).collect();
-            let found: Vec<(String, bool)> = sqlx::query_as(
-                "SELECT i.entity_id, coalesce(e.payload = i.payload::jsonb, false)
-                   FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS i(entity_id, payload, n)
-                   LEFT JOIN public.replicated_entities_v1 e
-                     ON e.entity_kind = $1 AND e.entity_id = i.entity_id
-                  ORDER BY i.n",
-            )
-            .bind(entity_kind)
-            .bind(&ids)
-            .bind(&payloads)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| {
-                Ctx::new(&self.secrets, "jsonb comparison")
-                    .kind(entity_kind)
-                    .err(e)
-            })?;
-            out.extend(found);
-        }
-        Ok(out)
-    }
 }

@@ -281,28 +281,6 @@ async fn reads_for_reconcile_are_computed_by_postgres() {
         ]
     );
 
-    let equal = db
-        .payloads_equal_jsonb(
-            "customer",
-            &[
-                ("2".to_string(), r#"{ "id" : 2.0 }"#.to_string()),
-                ("1".to_string(), r#"{"n":1E100,"id":1}"#.to_string()),
-                ("1".to_string(), r#"{"id":1}"#.to_string()),
-                ("404".to_string(), r#"{}"#.to_string()),
-            ],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        equal,
-        vec![
-            ("2".to_string(), true),
-            ("1".to_string(), true),
-            ("1".to_string(), false),
-            ("404".to_string(), false)
-        ]
-    );
-
     // A payload edited behind rep's back is caught by both flags.
     fx.target
         .exec_sql(
